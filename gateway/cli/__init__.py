@@ -1,0 +1,23 @@
+"""`gateway` command line. Each command group lives in its own module and is registered here.
+
+Conventions: bad input prints one line to stderr and exits 2 (raise `click.UsageError` or
+`CliError`); a check that finds a problem exits 1; success exits 0. No tracebacks for expected errors.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli import audit, db, ledger, letter, openapi, serve, sm2
+from gateway.cli.common import CliError
+
+__all__ = ["CliError", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Electronic-guarantee gateway: bidders, institutions, trading centers and center finance."""
+
+
+for module in (serve, db, openapi, audit, sm2, letter, ledger):
+    main.add_command(module.command)

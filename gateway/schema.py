@@ -1,0 +1,15 @@
+"""Every table the gateway's migrations manage: its own (one Base) and the ledger's."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from gateway.db import Base
+
+
+def all_metadata() -> list[MetaData]:
+    # Importing the table modules registers them on Base.metadata.
+    import gateway.audit.tables
+    import gateway.idempotency.tables  # noqa: F401
+
+    return [Base.metadata]

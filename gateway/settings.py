@@ -1,0 +1,82 @@
+"""The gateway's settings: one object, built once in `load_settings()` and passed down.
+
+Everything comes from the environment with the prefix ``GATEWAY_`` (or a ``.env`` file). Secrets
+(keys, token secrets) are named here by file path or environment variable and held as ``SecretStr``
+so that they never show up in a repr, a log line or an API response.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file, letters and demo files live")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir"
+    )
+    listen: str = Field(default="127.0.0.1:8000", description="host:port for `gateway serve`")
+    public_base_url: str | None = Field(
+        default=None, description="Base URL printed on letters and in QR codes; defaults to http://listen"
+    )
+    max_body_bytes: Annotated[int, Field(gt=0)] = 10 * MIB
+    log_level: str = "INFO"
+    idempotency_ttl_s: Annotated[int, Field(gt=0)] = 24 * 3600
+    # Secrets: read from a file (preferred) or the environment; never logged or returned.
+    token_secret_file: Path | None = None
+    token_secret: SecretStr | None = None
+    gateway_key_file: Path | None = Field(default=None, description="The gateway's SM2 private key (PEM)")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_is_host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("listen must be host:port, e.g. 127.0.0.1:8000")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.listen}"
+
+    def secret_token_key(self) -> bytes:
+        """The key that signs bearer tokens: from the file, else the environment, else one kept in data_dir."""
+        if self.token_secret_file is not None:
+            return self.token_secret_file.read_bytes().strip()
+        if self.token_secret is not None:
+            return self.token_secret.get_secret_value().encode()
+        generated = self.data_dir / "secrets" / "token.key"
+        if not generated.exists():
+            import secrets
+
+            generated.parent.mkdir(parents=True, exist_ok=True)
+            generated.write_text(secrets.token_hex(32))
+            generated.chmod(0o600)
+        return generated.read_bytes().strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The one place settings are built (the CLI and tests call this, everything else receives them)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
