@@ -11,5 +11,6 @@ def all_metadata() -> list[MetaData]:
     # Importing the table modules registers them on Base.metadata.
     import gateway.audit.tables
     import gateway.idempotency.tables  # noqa: F401
+    from ledger.tables import metadata as ledger_metadata
 
-    return [Base.metadata]
+    return [Base.metadata, ledger_metadata]

@@ -1,0 +1,548 @@
+"""`Ledger`: the public API over one database (SQLite or PostgreSQL, same code).
+
+Transactions. Without a connection the ledger opens, commits and (on a deadlock, serialization
+failure, busy database or concurrent duplicate id) retries its own transaction, so none of those reach
+the caller. ``book.within(connection)`` returns the same API bound to the caller's connection and
+transaction: the ledger then never commits, so the caller's state change, ledger postings and outbox
+rows commit together. Each write runs in a SAVEPOINT there; a `LedgerError` leaves the caller's
+transaction usable with nothing written by that call, except `TransactionConflict`, which means
+"roll back and retry the use case".
+
+Locking. A write loads every account it touches with one
+``SELECT ... WHERE code IN (...) ORDER BY code FOR UPDATE``: sorted order means two writers never
+wait on each other in a cycle, and the transfer ids are looked up only after the locks are held, so
+concurrent identical submissions see each other. On SQLite ``BEGIN IMMEDIATE`` makes the writer single.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar, overload
+
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, inspect, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.sql import ColumnElement
+
+from ledger import tables
+from ledger.engine import is_conflict, is_unique_violation, make_engine
+from ledger.errors import (
+    AccountExistsWithDifferentContent,
+    AccountNotFound,
+    InvalidAccount,
+    LedgerError,
+    LedgerMismatch,
+    StorageError,
+    TransactionConflict,
+)
+from ledger.hashing import GENESIS
+from ledger.model import (
+    Account,
+    AccountFlag,
+    AccountKind,
+    Balance,
+    CheckReport,
+    Entry,
+    Transfer,
+    TransferKind,
+    TransferSpec,
+    check_account_code,
+    check_currency,
+)
+from ledger.posting import AccountState, Plan, Request, State, TransferRow, expiry_request, parse, plan
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+_IN_CHUNK = 900
+_MAX_ATTEMPTS = 12
+_EXPIRE_BATCH = 500
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_ledger(target: str | Engine, *, clock: Clock = utc_now, create_tables: bool | None = None) -> Ledger:
+    """Open a ledger on a database URL (its own engine) or on an application's `Engine`.
+
+    With a URL the ledger creates its tables and triggers if missing (``create_tables`` defaults to
+    True); with an Engine it expects them (the gateway's Alembic migration makes them).
+    """
+    engine = make_engine(target) if isinstance(target, str) else target
+    if create_tables if create_tables is not None else isinstance(target, str):
+        try:
+            tables.metadata.create_all(engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot create the ledger tables: {exc}") from exc
+    return Ledger(engine, clock=clock)
+
+
+def has_tables(engine: Engine) -> bool:
+    names = set(inspect(engine).get_table_names())
+    return {table.name for table in tables.metadata.sorted_tables} <= names
+
+
+class Ledger:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, connection: Connection | None = None):
+        self.engine = engine
+        self.clock = clock
+        self._connection = connection
+
+    def within(self, connection: Connection) -> Ledger:
+        """The same ledger, writing inside the caller's transaction (it never commits there)."""
+        return Ledger(self.engine, clock=self.clock, connection=connection)
+
+    # ------------------------------------------------------------------ accounts
+
+    def create_account(
+        self,
+        code: str,
+        *,
+        kind: AccountKind | str,
+        flags: Iterable[AccountFlag | str] = (),
+        currency: str = "CNY",
+    ) -> Account:
+        """Create an account; the same call again returns it, a different one is refused."""
+        check_account_code(code)
+        check_currency(currency)
+        try:
+            account_kind = AccountKind(kind)
+            account_flags = frozenset(AccountFlag(flag) for flag in flags)
+        except ValueError as exc:
+            raise InvalidAccount(str(exc)) from exc
+        if len(account_flags) > 1:
+            raise InvalidAccount("an account takes at most one balance constraint")
+        return self._write(lambda c: self._create_account(c, code, account_kind, account_flags, currency))
+
+    def _create_account(
+        self, c: Connection, code: str, kind: AccountKind, flags: frozenset[AccountFlag], currency: str
+    ) -> Account:
+        existing = self._account_row(c, code)
+        if existing is not None:
+            account = _account(existing)
+            if (account.kind, account.flags, account.currency) != (kind, flags, currency):
+                raise AccountExistsWithDifferentContent(f"account {code!r} exists with different content")
+            return account
+        created_at = self.clock()
+        values = {
+            "code": code,
+            "kind": kind.value,
+            "currency": currency,
+            "debits_must_not_exceed_credits": AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS in flags,
+            "credits_must_not_exceed_debits": AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS in flags,
+            "created_at": created_at,
+            "debits_posted": 0,
+            "credits_posted": 0,
+            "debits_pending": 0,
+            "credits_pending": 0,
+            "entry_seq": 0,
+            "head_hash": GENESIS,
+        }
+        c.execute(tables.accounts.insert().values(values))
+        return Account(code, kind, currency, flags, created_at)
+
+    def account(self, code: str) -> Account:
+        row = self._read(lambda c: self._account_row(c, code))
+        if row is None:
+            raise AccountNotFound(f"no account {code!r}")
+        return _account(row)
+
+    def accounts(self, *, prefix: str = "", after: str = "", limit: int = 1000) -> list[Account]:
+        a = tables.accounts.c
+        query = select(tables.accounts).where(a.code > after).order_by(a.code).limit(limit)
+        if prefix:
+            query = query.where(a.code.startswith(prefix, autoescape=True))
+        return [_account(row) for row in self._read(lambda c: c.execute(query).all())]
+
+    @staticmethod
+    def _account_row(c: Connection, code: str) -> Row[Any] | None:
+        return c.execute(select(tables.accounts).where(tables.accounts.c.code == code)).first()
+
+    # ------------------------------------------------------------------ transfers
+
+    def transfer(
+        self,
+        *,
+        id: str,  # noqa: A002 - the API's name for the client id
+        debit: str,
+        credit: str,
+        amount: int,
+        code: str,
+        meta: Mapping[str, Any] | None = None,
+        currency: str | None = None,
+        pending: bool = False,
+        timeout_s: int | None = None,
+    ) -> Transfer:
+        """Move ``amount`` fen from ``credit`` to ``debit`` (or hold it, with ``pending=True``)."""
+        spec: TransferSpec = {"id": id, "debit": debit, "credit": credit, "amount": amount, "code": code}
+        spec.update({"meta": meta, "currency": currency, "pending": pending, "timeout_s": timeout_s})
+        return self.submit([spec])[0]
+
+    def post_pending(
+        self,
+        *,
+        id: str,  # noqa: A002
+        pending_id: str,
+        amount: int | None = None,
+        code: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Transfer:
+        """Post a hold: all of it (``amount=None``) or part of it; the rest is released."""
+        spec: TransferSpec = {
+            "id": id,
+            "pending_id": pending_id,
+            "amount": amount,
+            "code": code,
+            "meta": meta,
+        }
+        return self.submit([spec])[0]
+
+    def void_pending(
+        self,
+        *,
+        id: str,  # noqa: A002
+        pending_id: str,
+        code: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Transfer:
+        spec: TransferSpec = {"id": id, "pending_id": pending_id, "void": True, "code": code, "meta": meta}
+        return self.submit([spec])[0]
+
+    def reverse(
+        self,
+        *,
+        id: str,  # noqa: A002
+        original_id: str,
+        code: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Transfer:
+        """Correct a posted transfer by moving its amount back (nothing is ever edited)."""
+        spec: TransferSpec = {"id": id, "original_id": original_id, "code": code, "meta": meta}
+        return self.submit([spec])[0]
+
+    @overload
+    def submit(self, items: Sequence[TransferSpec], *, atomic: Literal[True] = True) -> list[Transfer]: ...
+    @overload
+    def submit(
+        self, items: Sequence[TransferSpec], *, atomic: Literal[False]
+    ) -> list[Transfer | LedgerError]: ...
+    def submit(
+        self, items: Sequence[TransferSpec], *, atomic: bool = True
+    ) -> list[Transfer] | list[Transfer | LedgerError]:
+        """A batch. ``atomic=True``: all or nothing, the first refusal is raised (its ``index`` says
+        which item). ``atomic=False``: each item stands alone; refusals come back in place."""
+        requests: list[Request] = []
+        refused: dict[int, LedgerError] = {}
+        for index, item in enumerate(items):
+            try:
+                requests.append(parse(item, index))
+            except LedgerError as error:
+                if atomic:
+                    raise
+                refused[index] = error
+        if not requests:
+            only_refused: list[Transfer | LedgerError] = [error for _, error in sorted(refused.items())]
+            return only_refused
+        result = self._write(lambda c: self._submit(c, requests, atomic=atomic, now=self.clock()))
+        if atomic:
+            return [r for r in result.results if isinstance(r, Transfer)]
+        done = iter(result.results)
+        return [refused[i] if i in refused else next(done) for i in range(len(items))]
+
+    def expire_pending(self, now: datetime) -> list[Transfer]:
+        """Void every hold whose timeout is at or before ``now``; returns the voids written."""
+        written: list[Transfer] = []
+        seen: set[str] = set()
+        while True:
+            due = [i for i in self._read(lambda c: _due_holds(c, now, _EXPIRE_BATCH)) if i not in seen]
+            if not due:
+                return written
+            seen.update(due)
+            requests = [expiry_request(index, hold_id) for index, hold_id in enumerate(due)]
+
+            def expire(c: Connection, requests: list[Request] = requests) -> Plan:
+                return self._submit(c, requests, atomic=False, now=now)
+
+            result = self._write(expire)
+            written += [t for t in result.results if isinstance(t, Transfer) and not t.replayed]
+
+    def _submit(self, c: Connection, requests: Sequence[Request], *, atomic: bool, now: datetime) -> Plan:
+        t = tables.transfers.c
+        targets = {r.target_id for r in requests if r.target_id is not None}
+        in_batch = {r.id: r for r in requests}
+        codes = {code for r in requests for code in r.accounts}
+        known: dict[str, TransferRow] = {}
+        if targets:
+            # Holds and originals are immutable: reading them before the lock is safe.
+            known.update(_transfers_where(c, t.id, targets))
+            for target in targets:
+                if target in known:
+                    codes.update((known[target].debit_account, known[target].credit_account))
+                elif target in in_batch:
+                    codes.update(in_batch[target].accounts)
+        accounts = _lock_accounts(c, sorted(codes))
+        # Only now, under the locks, look at what exists: a concurrent writer of the same id or a
+        # resolution of the same hold holds one of these locks, so it has committed or not started.
+        known.update(_transfers_where(c, t.id, set(in_batch) - known.keys()))
+        state = State(accounts=accounts, transfers=known, resolutions={}, reversals={})
+        if targets:
+            for row in _transfers_where(c, t.pending_id, targets).values():
+                state.resolutions[str(row.pending_id)] = row
+            for row in _transfers_where(c, t.reverses_id, targets).values():
+                state.reversals[str(row.reverses_id)] = row.id
+        result = plan(requests, state, now=now, atomic=atomic)
+        if result.transfers:
+            c.execute(tables.transfers.insert(), result.transfers)
+            c.execute(tables.entries.insert(), result.entries)
+            c.execute(_UPDATE_ACCOUNT, [_account_params(a) for a in accounts.values() if a.dirty])
+        return result
+
+    def get_transfer(self, id: str) -> Transfer | None:  # noqa: A002
+        rows = self._read(lambda c: _transfers_where(c, tables.transfers.c.id, {id}))
+        return rows[id].public() if id in rows else None
+
+    # ------------------------------------------------------------------ balances
+
+    def balance(self, account: str, *, as_of: datetime | None = None) -> Balance:
+        """Totals now, or after the last entry at or before ``as_of``."""
+
+        def read(c: Connection) -> Balance:
+            row = self._account_row(c, account)
+            if row is None:
+                raise AccountNotFound(f"no account {account!r}")
+            figures: Row[Any] | Any = row
+            if as_of is not None:
+                e = tables.entries.c
+                figures = c.execute(
+                    select(e.debits_posted, e.credits_posted, e.debits_pending, e.credits_pending)
+                    .where(e.account_id == row.id, e.created_at <= as_of)
+                    .order_by(e.account_seq.desc())
+                    .limit(1)
+                ).first()
+                if figures is None:
+                    return Balance(0, 0, 0, 0, 0)
+            return _balance(AccountKind(row.kind), figures)
+
+        return self._read(read)
+
+    def entries(self, account: str, *, after: int = 0, limit: int = 100) -> list[Entry]:
+        """An account's entries in order, ``limit`` at a time after sequence number ``after``."""
+
+        def read(c: Connection) -> list[Entry]:
+            row = self._account_row(c, account)
+            if row is None:
+                raise AccountNotFound(f"no account {account!r}")
+            e = tables.entries.c
+            rows = c.execute(
+                select(tables.entries)
+                .where(e.account_id == row.id, e.account_seq > after)
+                .order_by(e.account_seq)
+                .limit(max(1, min(limit, 10_000)))
+            ).all()
+            return [_entry(account, r) for r in rows]
+
+        return self._read(read)
+
+    # ------------------------------------------------------------------ audit
+
+    def check(
+        self,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        raise_on_violation: bool = False,
+    ) -> CheckReport:
+        """Recompute every balance from the entries, verify every hash chain and every invariant."""
+        from ledger.check import run_check
+
+        def read(c: Connection) -> CheckReport:
+            return run_check(c, progress=progress)
+
+        report = read(self._connection) if self._connection is not None else self._snapshot(read)
+        if raise_on_violation and not report.clean:
+            first = report.violations[0]
+            raise LedgerMismatch(
+                f"{len(report.violations)} violation(s); first: {first.code}: {first.message}"
+            )
+        return report
+
+    def _snapshot(self, work: Callable[[Connection], T]) -> T:
+        try:
+            options: dict[str, Any] = {}
+            if self.engine.dialect.name == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"
+            with self.engine.connect().execution_options(**options) as c, c.begin():
+                return work(c)
+        except LedgerError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the ledger database failed: {type(exc).__name__}") from exc
+
+    # ------------------------------------------------------------------ transactions
+
+    def _read(self, work: Callable[[Connection], T]) -> T:
+        if self._connection is not None:
+            return work(self._connection)
+        try:
+            with self.engine.connect() as c, c.begin():
+                return work(c)
+        except LedgerError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the ledger database failed: {type(exc).__name__}") from exc
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        for attempt in range(_MAX_ATTEMPTS):
+            last = attempt == _MAX_ATTEMPTS - 1
+            try:
+                if self._connection is not None:
+                    with self._connection.begin_nested():
+                        return work(self._connection)
+                with self.engine.begin() as c:
+                    return work(c)
+            except LedgerError:
+                raise
+            except DBAPIError as exc:
+                if is_unique_violation(exc) and not last:
+                    continue  # a concurrent writer won; the next attempt sees its row
+                if is_conflict(exc):
+                    if self._connection is not None or last:
+                        raise TransactionConflict("concurrent update; roll back and retry") from exc
+                    time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311 - jitter
+                    continue
+                raise StorageError(f"the ledger database failed: {type(exc).__name__}") from exc
+            except SQLAlchemyError as exc:
+                raise StorageError(f"the ledger database failed: {type(exc).__name__}") from exc
+        raise TransactionConflict("concurrent update; roll back and retry")  # pragma: no cover
+
+
+_UPDATE_ACCOUNT = (
+    tables.accounts.update()
+    .where(tables.accounts.c.id == bindparam("_id"))
+    .values(
+        debits_posted=bindparam("_debits_posted"),
+        credits_posted=bindparam("_credits_posted"),
+        debits_pending=bindparam("_debits_pending"),
+        credits_pending=bindparam("_credits_pending"),
+        entry_seq=bindparam("_entry_seq"),
+        head_hash=bindparam("_head_hash"),
+    )
+)
+
+
+def _account_params(a: AccountState) -> dict[str, Any]:
+    return {
+        "_id": a.id,
+        "_debits_posted": a.debits_posted,
+        "_credits_posted": a.credits_posted,
+        "_debits_pending": a.debits_pending,
+        "_credits_pending": a.credits_pending,
+        "_entry_seq": a.entry_seq,
+        "_head_hash": a.head_hash,
+    }
+
+
+def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _lock_accounts(c: Connection, codes: Sequence[str]) -> dict[str, AccountState]:
+    a = tables.accounts.c
+    locked: dict[str, AccountState] = {}
+    # Chunks are themselves in sorted order, so the lock order stays global.
+    for chunk in _chunks(codes):
+        query = select(tables.accounts).where(a.code.in_(chunk)).order_by(a.code).with_for_update()
+        for row in c.execute(query):
+            locked[row.code] = AccountState(
+                id=row.id,
+                code=row.code,
+                kind=AccountKind(row.kind),
+                currency=row.currency,
+                debits_must_not_exceed_credits=row.debits_must_not_exceed_credits,
+                credits_must_not_exceed_debits=row.credits_must_not_exceed_debits,
+                debits_posted=row.debits_posted,
+                credits_posted=row.credits_posted,
+                debits_pending=row.debits_pending,
+                credits_pending=row.credits_pending,
+                entry_seq=row.entry_seq,
+                head_hash=row.head_hash,
+            )
+    return locked
+
+
+def _transfers_where(c: Connection, column: ColumnElement[Any], values: set[str]) -> dict[str, TransferRow]:
+    found: dict[str, TransferRow] = {}
+    for chunk in _chunks(sorted(values)):
+        for row in c.execute(select(tables.transfers).where(column.in_(chunk))):
+            transfer = transfer_row(row)
+            found[transfer.id] = transfer
+    return found
+
+
+def _due_holds(c: Connection, now: datetime, limit: int) -> list[str]:
+    p = tables.transfers.alias("hold")
+    r = tables.transfers.alias("resolution")
+    query = (
+        select(p.c.id)
+        .where(
+            and_(p.c.kind == TransferKind.PENDING.value, p.c.timeout_at <= now),
+            ~exists().where(r.c.pending_id == p.c.id),
+        )
+        .order_by(p.c.timeout_at, p.c.seq)
+        .limit(limit)
+    )
+    return list(c.execute(query).scalars())
+
+
+def transfer_row(row: Row[Any]) -> TransferRow:
+    return TransferRow(
+        id=row.id,
+        kind=TransferKind(row.kind),
+        debit_account=row.debit_account,
+        credit_account=row.credit_account,
+        amount=row.amount,
+        currency=row.currency,
+        code=row.code,
+        meta=row.meta,
+        pending_id=row.pending_id,
+        reverses_id=row.reverses_id,
+        timeout_at=row.timeout_at,
+        created_at=row.created_at,
+        request_hash=row.request_hash,
+        hash=row.hash,
+    )
+
+
+def _account(row: Row[Any]) -> Account:
+    flags = set()
+    if row.debits_must_not_exceed_credits:
+        flags.add(AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS)
+    if row.credits_must_not_exceed_debits:
+        flags.add(AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS)
+    return Account(row.code, AccountKind(row.kind), row.currency, frozenset(flags), row.created_at)
+
+
+def _balance(kind: AccountKind, f: Any) -> Balance:
+    net = f.debits_posted - f.credits_posted if kind.debit_normal else f.credits_posted - f.debits_posted
+    return Balance(f.debits_posted, f.credits_posted, f.debits_pending, f.credits_pending, net)
+
+
+def _entry(account: str, r: Row[Any]) -> Entry:
+    return Entry(
+        account=account,
+        seq=r.account_seq,
+        transfer_id=r.transfer_id,
+        side=r.side,
+        posted=r.posted,
+        pending=r.pending,
+        balance_before=r.balance_before,
+        balance_after=r.balance_after,
+        debits_posted=r.debits_posted,
+        credits_posted=r.credits_posted,
+        debits_pending=r.debits_pending,
+        credits_pending=r.credits_pending,
+        created_at=r.created_at,
+        hash=r.hash,
+    )

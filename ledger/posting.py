@@ -1,0 +1,507 @@
+"""The pure core: turn validated requests into transfer and entry rows against in-memory account
+state. No I/O; the store loads the state under lock, calls `plan()`, and writes what it returns.
+
+Every request is checked completely before it touches the state, so a refused request changes
+nothing (in an atomic batch the store simply writes nothing at all).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from ledger import hashing
+from ledger.errors import (
+    AccountNotFound,
+    AlreadyReversed,
+    CurrencyMismatch,
+    ExceedsPendingAmount,
+    ExistsWithDifferentContent,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidInput,
+    InvalidTimeout,
+    LedgerError,
+    NotReversible,
+    Overflow,
+    PendingAlreadyResolved,
+    PendingExpired,
+    PendingNotFound,
+    SameAccount,
+    TransferNotFound,
+)
+from ledger.model import (
+    EXPIRY_PREFIX,
+    MAX_AMOUNT,
+    AccountKind,
+    Transfer,
+    TransferKind,
+    canonical_meta,
+    check_account_code,
+    check_amount,
+    check_code,
+    check_currency,
+    check_id,
+    check_timeout,
+)
+
+T = TypeVar("T")
+Action = Literal["transfer", "post", "void", "reverse", "expire"]
+_SPEC_KEYS = frozenset(
+    {
+        "id",
+        "debit",
+        "credit",
+        "amount",
+        "code",
+        "meta",
+        "currency",
+        "pending",
+        "timeout_s",
+        "pending_id",
+        "void",
+        "original_id",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    index: int
+    action: Action
+    id: str
+    debit: str | None = None
+    credit: str | None = None
+    amount: int | None = None
+    code: str | None = None
+    meta: str = "{}"
+    currency: str | None = None
+    pending: bool = False
+    timeout_s: int | None = None
+    target_id: str | None = None  # the hold (post, void, expire) or the original (reverse)
+    request_hash: str = ""
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return tuple(a for a in (self.debit, self.credit) if a is not None)
+
+
+def parse(spec: Mapping[str, Any], index: int) -> Request:
+    """Validate one `submit()` item; every refusal names its position in the batch."""
+    try:
+        return _parse(spec, index)
+    except LedgerError as error:
+        error.index = index
+        raise
+
+
+def _parse(spec: Mapping[str, Any], index: int) -> Request:
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"a transfer must be a mapping, not {type(spec).__name__}")
+    unknown = set(spec) - _SPEC_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown transfer fields: {sorted(unknown)}")
+    transfer_id = check_id(spec.get("id"))
+    meta = canonical_meta(spec.get("meta"))
+    code = spec.get("code")
+    code = None if code is None else check_code(code)
+    currency = spec.get("currency")
+    currency = None if currency is None else check_currency(currency)
+    amount = spec.get("amount")
+    pending = spec.get("pending", False)
+    void = spec.get("void", False)
+    if not isinstance(pending, bool) or not isinstance(void, bool):
+        raise InvalidInput("pending and void must be booleans")
+    timeout_s = check_timeout(spec.get("timeout_s"))
+    target: str | None
+    if "pending_id" in spec:
+        target = check_id(spec["pending_id"], what="pending_id")
+        action: Action = "void" if void else "post"
+        if any(key in spec for key in ("debit", "credit", "original_id", "timeout_s")) or pending:
+            raise InvalidInput("a post or void names only the hold (pending_id), not accounts")
+        if void and amount is not None:
+            raise InvalidAmount("a void releases the whole hold and takes no amount")
+        if amount is not None:
+            check_amount(amount)
+    elif "original_id" in spec:
+        target = check_id(spec["original_id"], what="original_id")
+        action = "reverse"
+        if any(key in spec for key in ("debit", "credit", "timeout_s")) or pending or void:
+            raise InvalidInput("a reversal names only the original transfer (original_id)")
+        if amount is not None:
+            raise InvalidAmount("a reversal moves the original amount back and takes no amount")
+    else:
+        target = None
+        action = "transfer"
+        if void:
+            raise InvalidInput("void needs a pending_id")
+        check_amount(amount)
+        check_account_code(spec.get("debit"))
+        check_account_code(spec.get("credit"))
+        if spec["debit"] == spec["credit"]:
+            raise SameAccount("debit and credit must be different accounts")
+        if code is None:
+            raise InvalidInput("a transfer needs a code")
+        if timeout_s is not None and not pending:
+            raise InvalidTimeout("timeout_s only applies to a hold (pending=True)")
+    fields: dict[str, object] = {
+        "action": action,
+        "id": transfer_id,
+        "debit": spec.get("debit"),
+        "credit": spec.get("credit"),
+        "amount": amount,
+        "code": code,
+        "meta": meta,
+        "currency": currency,
+        "pending": pending,
+        "timeout_s": timeout_s,
+        "target": target,
+    }
+    return Request(
+        index=index,
+        action=action,
+        id=transfer_id,
+        debit=spec.get("debit"),
+        credit=spec.get("credit"),
+        amount=amount,
+        code=code,
+        meta=meta,
+        currency=currency,
+        pending=pending,
+        timeout_s=timeout_s,
+        target_id=target,
+        request_hash=hashing.request_hash(fields),
+    )
+
+
+def expiry_request(index: int, pending_id: str) -> Request:
+    fields: dict[str, object] = {"action": "expire", "target": pending_id}
+    return Request(
+        index=index,
+        action="expire",
+        id=EXPIRY_PREFIX + pending_id,
+        target_id=pending_id,
+        code="expired",
+        request_hash=hashing.request_hash(fields),
+    )
+
+
+@dataclass(slots=True)
+class AccountState:
+    """An account row as locked for this transaction; the totals move as the plan goes."""
+
+    id: int
+    code: str
+    kind: AccountKind
+    currency: str
+    debits_must_not_exceed_credits: bool
+    credits_must_not_exceed_debits: bool
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    entry_seq: int
+    head_hash: str
+    dirty: bool = False
+
+    def net(self, debits_posted: int, credits_posted: int) -> int:
+        if self.kind.debit_normal:
+            return debits_posted - credits_posted
+        return credits_posted - debits_posted
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    """A ``ledger_transfers`` row."""
+
+    id: str
+    kind: TransferKind
+    debit_account: str
+    credit_account: str
+    amount: int
+    currency: str
+    code: str
+    meta: str
+    pending_id: str | None
+    reverses_id: str | None
+    timeout_at: datetime | None
+    created_at: datetime
+    request_hash: str
+    hash: str
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "debit_account": self.debit_account,
+            "credit_account": self.credit_account,
+            "amount": self.amount,
+            "currency": self.currency,
+            "code": self.code,
+            "meta": self.meta,
+            "pending_id": self.pending_id,
+            "reverses_id": self.reverses_id,
+            "timeout_at": self.timeout_at,
+            "created_at": self.created_at,
+            "request_hash": self.request_hash,
+            "hash": self.hash,
+        }
+
+    def public(self, *, replayed: bool = False) -> Transfer:
+        return Transfer(
+            id=self.id,
+            kind=self.kind,
+            debit=self.debit_account,
+            credit=self.credit_account,
+            amount=self.amount,
+            currency=self.currency,
+            code=self.code,
+            meta=json.loads(self.meta),
+            created_at=self.created_at,
+            pending_id=self.pending_id,
+            reverses_id=self.reverses_id,
+            timeout_at=self.timeout_at,
+            replayed=replayed,
+        )
+
+    def expected_hash(self) -> str:
+        return hashing.transfer_hash(
+            id=self.id,
+            kind=self.kind.value,
+            debit_account=self.debit_account,
+            credit_account=self.credit_account,
+            amount=self.amount,
+            currency=self.currency,
+            code=self.code,
+            meta=self.meta,
+            pending_id=self.pending_id,
+            reverses_id=self.reverses_id,
+            timeout_at=self.timeout_at,
+            created_at=self.created_at,
+            request_hash=self.request_hash,
+        )
+
+
+def entry_deltas(row: TransferRow, hold_amount: int | None) -> tuple[int, int]:
+    """(posted, pending) added to each side's totals by a transfer; the same for both sides."""
+    if row.kind in (TransferKind.POSTED, TransferKind.REVERSAL):
+        return row.amount, 0
+    if row.kind is TransferKind.PENDING:
+        return 0, row.amount
+    if hold_amount is None:
+        raise ValueError(f"a {row.kind.value} needs its hold's amount")
+    if row.kind is TransferKind.POST:
+        return row.amount, -hold_amount
+    return 0, -hold_amount  # void, expire
+
+
+@dataclass(slots=True)
+class Plan:
+    results: list[Transfer | LedgerError] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return len(self.transfers)
+
+
+@dataclass(slots=True)
+class State:
+    """What the plan needs to know: locked accounts, the transfers its requests refer to, and
+    which holds are already resolved and which transfers already reversed (by id)."""
+
+    accounts: dict[str, AccountState]
+    transfers: dict[str, TransferRow]
+    resolutions: dict[str, TransferRow]  # hold id -> its post, void or expiry
+    reversals: dict[str, str]  # original id -> reversal id
+
+
+def plan(requests: Sequence[Request], state: State, *, now: datetime, atomic: bool) -> Plan:
+    out = Plan()
+    for request in requests:
+        try:
+            row, hold_amount = _decide(request, state, now)
+            if isinstance(row, Transfer):  # an idempotent replay
+                out.results.append(row)
+                continue
+            _apply(row, hold_amount, state, out)
+        except LedgerError as error:
+            error.index = request.index
+            if atomic:
+                raise
+            out.results.append(error)
+            continue
+        out.results.append(row.public())
+    return out
+
+
+def _decide(request: Request, state: State, now: datetime) -> tuple[TransferRow | Transfer, int | None]:
+    existing = state.transfers.get(request.id)
+    if existing is not None:
+        if existing.request_hash == request.request_hash:
+            return existing.public(replayed=True), None
+        raise ExistsWithDifferentContent(f"transfer {request.id!r} exists with different content")
+    if request.action == "transfer":
+        return _new_transfer(request, state, now), None
+    if request.action == "reverse":
+        return _reversal(request, state, now), None
+    return _resolution(request, state, now)
+
+
+def _given(value: T | None) -> T:
+    """Narrows a field `parse()` has already required for this action."""
+    if value is None:
+        raise InvalidInput("a required field is missing")
+    return value
+
+
+def _account(state: State, code: str) -> AccountState:
+    account = state.accounts.get(code)
+    if account is None:
+        raise AccountNotFound(f"no account {code!r}")
+    return account
+
+
+def _row(request: Request, kind: TransferKind, debit: str, credit: str, amount: int, currency: str,
+         code: str, now: datetime, *, target: str | None = None, timeout_at: datetime | None = None
+         ) -> TransferRow:  # fmt: skip
+    pending_id = target if kind in (TransferKind.POST, TransferKind.VOID, TransferKind.EXPIRE) else None
+    reverses_id = target if kind is TransferKind.REVERSAL else None
+    fields: dict[str, Any] = {
+        "id": request.id,
+        "kind": kind,
+        "debit_account": debit,
+        "credit_account": credit,
+        "amount": amount,
+        "currency": currency,
+        "code": code,
+        "meta": request.meta,
+        "pending_id": pending_id,
+        "reverses_id": reverses_id,
+        "timeout_at": timeout_at,
+        "created_at": now,
+        "request_hash": request.request_hash,
+    }
+    unhashed = TransferRow(**fields, hash="")
+    return TransferRow(**fields, hash=unhashed.expected_hash())
+
+
+def _check_currency(request: Request, currency: str) -> None:
+    if request.currency is not None and request.currency != currency:
+        raise CurrencyMismatch(f"the accounts hold {currency}, the transfer says {request.currency}")
+
+
+def _new_transfer(request: Request, state: State, now: datetime) -> TransferRow:
+    debit, credit = _account(state, _given(request.debit)), _account(state, _given(request.credit))
+    if debit.currency != credit.currency:
+        raise CurrencyMismatch(f"{debit.code} holds {debit.currency}, {credit.code} holds {credit.currency}")
+    _check_currency(request, debit.currency)
+    kind = TransferKind.PENDING if request.pending else TransferKind.POSTED
+    timeout_at = now + timedelta(seconds=request.timeout_s) if request.timeout_s else None
+    return _row(request, kind, debit.code, credit.code, _given(request.amount), debit.currency,
+                _given(request.code), now,
+                timeout_at=timeout_at)  # fmt: skip
+
+
+def _reversal(request: Request, state: State, now: datetime) -> TransferRow:
+    original = state.transfers.get(_given(request.target_id))
+    if original is None:
+        raise TransferNotFound(f"no transfer {request.target_id!r}")
+    if original.kind not in (TransferKind.POSTED, TransferKind.POST, TransferKind.REVERSAL):
+        raise NotReversible(f"{original.id!r} is a {original.kind.value} transfer; only posted ones reverse")
+    if original.id in state.reversals:
+        raise AlreadyReversed(f"{original.id!r} was reversed by {state.reversals[original.id]!r}")
+    _check_currency(request, original.currency)
+    code = request.code or "reversal"
+    return _row(request, TransferKind.REVERSAL, original.credit_account, original.debit_account,
+                original.amount, original.currency, code, now, target=original.id)  # fmt: skip
+
+
+def _resolution(request: Request, state: State, now: datetime) -> tuple[TransferRow, int]:
+    hold = state.transfers.get(_given(request.target_id))
+    if hold is None or hold.kind is not TransferKind.PENDING:
+        raise PendingNotFound(f"no hold {request.target_id!r}")
+    resolution = state.resolutions.get(hold.id)
+    if resolution is not None:
+        if resolution.kind is TransferKind.EXPIRE:
+            raise PendingExpired(f"hold {hold.id!r} expired")
+        raise PendingAlreadyResolved(f"hold {hold.id!r} was resolved by {resolution.id!r}")
+    expired = hold.timeout_at is not None and hold.timeout_at <= now
+    if request.action == "expire":
+        if not expired:
+            raise PendingNotFound(f"hold {hold.id!r} has not timed out")
+        kind = TransferKind.EXPIRE
+    elif expired:
+        raise PendingExpired(f"hold {hold.id!r} expired at {hold.timeout_at}")
+    else:
+        kind = TransferKind.POST if request.action == "post" else TransferKind.VOID
+    _check_currency(request, hold.currency)
+    amount = hold.amount
+    if kind is TransferKind.POST and request.amount is not None:
+        if request.amount > hold.amount:
+            raise ExceedsPendingAmount(f"posting {request.amount} from a hold of {hold.amount}")
+        amount = request.amount
+    code = request.code or hold.code
+    row = _row(request, kind, hold.debit_account, hold.credit_account, amount, hold.currency, code, now,
+               target=hold.id)  # fmt: skip
+    return row, hold.amount
+
+
+def _apply(row: TransferRow, hold_amount: int | None, state: State, out: Plan) -> None:
+    """Check both accounts' new totals, then (only then) move them and emit the rows."""
+    posted, pending = entry_deltas(row, hold_amount)
+    debit, credit = state.accounts[row.debit_account], state.accounts[row.credit_account]
+    new_debit = (debit.debits_posted + posted, debit.debits_pending + pending)
+    new_credit = (credit.credits_posted + posted, credit.credits_pending + pending)
+    for total in (*new_debit, *new_credit):
+        if total > MAX_AMOUNT:
+            raise Overflow(f"transfer {row.id!r} would overflow an account total")
+    if debit.debits_must_not_exceed_credits and sum(new_debit) > debit.credits_posted:
+        raise InsufficientFunds(f"{debit.code}: debits would exceed credits")
+    if debit.credits_must_not_exceed_debits and debit.credits_posted + debit.credits_pending > new_debit[0]:
+        raise InsufficientFunds(f"{debit.code}: credits would exceed debits")
+    if credit.credits_must_not_exceed_debits and sum(new_credit) > credit.debits_posted:
+        raise InsufficientFunds(f"{credit.code}: credits would exceed debits")
+    if credit.debits_must_not_exceed_credits and credit.debits_posted + credit.debits_pending > new_credit[0]:
+        raise InsufficientFunds(f"{credit.code}: debits would exceed credits")
+
+    out.transfers.append(row.as_params())
+    for account, side in ((debit, "D"), (credit, "C")):
+        before = account.net(account.debits_posted, account.credits_posted)
+        if side == "D":
+            account.debits_posted, account.debits_pending = new_debit
+        else:
+            account.credits_posted, account.credits_pending = new_credit
+        after = account.net(account.debits_posted, account.credits_posted)
+        account.entry_seq += 1
+        entry: dict[str, Any] = {
+            "account_seq": account.entry_seq,
+            "side": side,
+            "posted": posted,
+            "pending": pending,
+            "balance_before": before,
+            "balance_after": after,
+            "debits_posted": account.debits_posted,
+            "credits_posted": account.credits_posted,
+            "debits_pending": account.debits_pending,
+            "credits_pending": account.credits_pending,
+            "created_at": row.created_at,
+        }
+        entry_hash = hashing.entry_hash(
+            prev_hash=account.head_hash, account=account.code, transfer_hash=row.hash, **entry
+        )
+        out.entries.append(
+            {**entry, "transfer_id": row.id, "account_id": account.id, "prev_hash": account.head_hash,
+             "hash": entry_hash}
+        )  # fmt: skip
+        account.head_hash = entry_hash
+        account.dirty = True
+    state.transfers[row.id] = row
+    if row.pending_id is not None:
+        state.resolutions[row.pending_id] = row
+    if row.reverses_id is not None:
+        state.reversals[row.reverses_id] = row.id
