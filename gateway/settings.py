@@ -19,7 +19,9 @@ MIB = 1024 * 1024
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file, letters and demo files live")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the SQLite file, letters and demo files live"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir"
     )
@@ -62,7 +64,7 @@ class Settings(BaseSettings):
         return self.public_base_url or f"http://{self.listen}"
 
     def secret_token_key(self) -> bytes:
-        """The key that signs bearer tokens: from the file, else the environment, else one kept in data_dir."""
+        """The bearer-token key: from the file, else the environment, else one generated into data_dir."""
         if self.token_secret_file is not None:
             return self.token_secret_file.read_bytes().strip()
         if self.token_secret is not None:

@@ -16,12 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from gateway.app import create_app
+from gateway.composition import Container, build_container
 from gateway.db import make_engine, normalise_url
 from gateway.migrate import upgrade
 from gateway.schema import all_metadata
+from gateway.settings import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -77,3 +81,23 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=database_url, data_dir=tmp_path / "var", token_secret="test-token-secret"
+    )
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    container = build_container(settings)
+    yield container
+    container.close()
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container), raise_server_exceptions=False) as client:
+        yield client

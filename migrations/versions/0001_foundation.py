@@ -56,13 +56,14 @@ def upgrade() -> None:
 
 
 def _make_append_only(table: str) -> None:
-    """The database itself refuses UPDATE and DELETE; tampering then needs DBA rights *and* breaks the chain."""
+    """The database itself refuses UPDATE and DELETE: tampering needs DBA rights *and* breaks the chain."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             """
             CREATE OR REPLACE FUNCTION gw_refuse_change() RETURNS trigger AS $$
             BEGIN
-              RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+              RAISE EXCEPTION '% is append-only', TG_TABLE_NAME
+                USING ERRCODE = 'integrity_constraint_violation';
             END $$ LANGUAGE plpgsql
             """
         )

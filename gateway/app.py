@@ -1,0 +1,89 @@
+"""The HTTP application: conventions first (problems, request ids, logs, metrics, limits, auth,
+idempotency), then each domain's router."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from gateway.auth.middleware import AuthenticationMiddleware
+from gateway.composition import Container
+from gateway.health.endpoints import router as health_router
+from gateway.http.metrics import HttpMetrics
+from gateway.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from gateway.http.problems import install_problem_handlers
+from gateway.http.schemas import PROBLEM_RESPONSES
+from gateway.idempotency import service as idempotency
+from gateway.idempotency.middleware import IdempotencyMiddleware
+from gateway.idempotency.service import IdempotencyPolicy
+
+log = logging.getLogger("gateway")
+API_VERSION = "0.1.0"
+# Systems must send Idempotency-Key on every POST; people's browsers may (the portal does).
+SYSTEM_API_PREFIXES = ("/partner/", "/center/", "/bank/")
+PURGE_INTERVAL_S = 600
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable, readable operation ids: `<tag>_<function name>`."""
+    return f"{route.tags[0]}_{route.name}" if route.tags else route.name
+
+
+def create_app(container: Container, *, background_jobs: bool = False) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_purge_idempotency_keys(container)) if background_jobs else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+
+    app = FastAPI(
+        title="Electronic-guarantee gateway",
+        version=API_VERSION,
+        description=(
+            "Bid guarantees (电子保函) between bidders, institutions, trading centers and center finance."
+        ),
+        generate_unique_id_function=operation_id,
+        responses={code: PROBLEM_RESPONSES[code] for code in (400, 413, 422)},
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.metrics = HttpMetrics()
+    install_problem_handlers(app)
+    policy = IdempotencyPolicy(ttl=timedelta(seconds=container.settings.idempotency_ttl_s))
+    # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(
+        IdempotencyMiddleware,
+        sessions=container.sessions,
+        clock=container.clock,
+        policy=policy,
+        required_prefixes=SYSTEM_API_PREFIXES,
+    )
+    app.add_middleware(AuthenticationMiddleware, token_key=container.token_key, clock=container.clock)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.include_router(health_router)
+    return app
+
+
+async def _purge_idempotency_keys(container: Container) -> None:
+    """The cleanup job: keys expire after the TTL (24 h by default)."""
+    while True:
+        try:
+            purged = await anyio.to_thread.run_sync(
+                lambda: idempotency.purge_expired(container.sessions, container.clock())
+            )
+            if purged:
+                log.info("purged expired idempotency keys", extra={"purged": purged})
+        except Exception:
+            log.exception("idempotency purge failed; will retry")
+        await asyncio.sleep(PURGE_INTERVAL_S)

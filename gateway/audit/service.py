@@ -1,0 +1,139 @@
+"""The append-only audit log: every state change and every operator or partner action.
+
+Each record's hash is SM3 over the previous record's hash and the record's canonical JSON, so editing
+or deleting any row breaks the chain from there on. `seq` is assigned here as previous + 1 under a
+lock (a PostgreSQL advisory lock; SQLite has a single writer), so the chain has no legitimate gaps.
+Appending happens inside the caller's business transaction: the audit record commits with the change
+it describes, or not at all. Deleting the newest rows leaves a shorter valid chain; `verify` prints
+the head so it can be compared with an anchor kept elsewhere (`gateway audit verify --expect-head`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gateway.audit.tables import AuditRecord
+
+__all__ = ["AuditRecord", "ChainBreak", "VerifyResult", "append", "count", "record_hash", "verify"]
+from gateway.context import request_id_var
+from gateway.db import utcnow
+from signing.canonical import canonical_json
+from signing.sm3 import sm3_hex
+
+GENESIS_HASH = "0" * 64
+_ADVISORY_LOCK_ID = 7_361_001  # arbitrary, constant: "the audit chain"
+
+
+def record_hash(prev_hash: str, record: AuditRecord) -> str:
+    body = {
+        "seq": record.seq,
+        "at": record.at.isoformat(timespec="microseconds"),
+        "actor": record.actor,
+        "action": record.action,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "before": record.before,
+        "after": record.after,
+        "request_id": record.request_id,
+    }
+    return sm3_hex(prev_hash.encode() + b"\n" + canonical_json(body))
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: Any = None,
+    after: Any = None,
+    at: datetime | None = None,
+) -> AuditRecord:
+    """Append one record in the caller's transaction (never commits)."""
+    _lock_chain(session)
+    head = session.execute(
+        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    moment = at or utcnow()
+    record = AuditRecord(
+        seq=seq,
+        at=moment,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=None if before is None else canonical_json(before).decode(),
+        after=None if after is None else canonical_json(after).decode(),
+        request_id=request_id_var.get(),
+        prev_hash=prev_hash,
+    )
+    record.hash = record_hash(prev_hash, record)
+    session.add(record)
+    session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    records: int
+    head_seq: int
+    head_hash: str
+    breaks: list[ChainBreak]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+def _iterate(session: Session, batch: int) -> Iterator[AuditRecord]:
+    after = 0
+    while True:
+        rows = session.scalars(
+            select(AuditRecord).where(AuditRecord.seq > after).order_by(AuditRecord.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+
+
+def verify(
+    session: Session, *, batch: int = 5000, progress: Callable[[int], None] | None = None
+) -> VerifyResult:
+    breaks: list[ChainBreak] = []
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for record in _iterate(session, batch):
+        count += 1
+        if record.seq != expected_seq:
+            breaks.append(ChainBreak(record.seq, f"records {expected_seq}..{record.seq - 1} are missing"))
+        if record.prev_hash != prev_hash:
+            breaks.append(ChainBreak(record.seq, "prev_hash does not match the previous record's hash"))
+        if record_hash(record.prev_hash, record) != record.hash:
+            breaks.append(ChainBreak(record.seq, "record content does not match its hash (edited)"))
+        prev_hash, expected_seq = record.hash, record.seq + 1
+        if progress and count % batch == 0:
+            progress(count)
+    return VerifyResult(records=count, head_seq=expected_seq - 1, head_hash=prev_hash, breaks=breaks)
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditRecord)) or 0)
