@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-class NotCanonicalisable(TypeError):  # noqa: N818 - public name the audit log already imports
+class NotCanonicalisable(TypeError):
     """The value holds something with no single canonical text form (a float, bytes, an object)."""
 
     code = "not_canonicalisable"
