@@ -1,0 +1,87 @@
+"""Signing benchmark: SM2 sign/verify per second next to `openssl speed sm2` (same run), SM3 MB/s,
+letters rendered+signed per second on one core.
+
+Run: .venv/bin/python -m bench.signing.run [--seconds 3]
+Targets: SM2 >= 0.9 x openssl's rate; >= 20 letters/s/core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # allow `python bench/signing/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from signing.letter import issue_letter
+from signing.letter.sandbox import sample_letter, sandbox_pki
+from signing.sm2 import Sm2PrivateKey, verify
+from signing.sm3 import sm3
+
+
+def rate(operation: Callable[[], object], seconds: float) -> float:
+    operation()  # warm caches
+    count, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(20):
+            operation()
+        count += 20
+    return count / (time.perf_counter() - start)
+
+
+def openssl_speed_sm2(seconds: int) -> tuple[float, float]:
+    """(sign/s, verify/s) parsed from `openssl speed -seconds N sm2` (one process, one core)."""
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", str(seconds), "sm2"], check=True, capture_output=True, text=True
+    ).stdout
+    match = re.search(r"^\s*256 bits SM2 \(CurveSM2\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", out, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"could not parse openssl speed output:\n{out}")
+    return float(match.group(1)), float(match.group(2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=3)
+    args = parser.parse_args()
+    seconds = args.seconds
+
+    key = Sm2PrivateKey.generate()
+    public = key.public_key()
+    message = (
+        b"POST\n/partner/v1/applications/123/issuance\n1767225600\nnonce0123456789ab\n" + b"0" * 64 + b"\n"
+    )
+    signature = key.sign(message)
+
+    sign_rate = rate(lambda: key.sign(message), seconds)
+    verify_rate = rate(lambda: verify(public, message, signature), seconds)
+    openssl_sign, openssl_verify = openssl_speed_sm2(seconds)
+
+    block = b"\xa5" * (1024 * 1024)
+    sm3_rate = rate(lambda: sm3(block), seconds)
+
+    pki = sandbox_pki()
+    data = sample_letter()
+    letter_rate = rate(lambda: issue_letter(data, pki.signer), seconds)
+
+    print(
+        f"SM2 sign      {sign_rate:9.0f} /s   openssl {openssl_sign:9.0f} /s   "
+        f"ratio {sign_rate / openssl_sign:.2f}"
+        f"ratio {sign_rate / openssl_sign:.2f}"
+    )
+    print(
+        f"SM2 verify    {verify_rate:9.0f} /s   openssl {openssl_verify:9.0f} /s   "
+        f"ratio {verify_rate / openssl_verify:.2f}"
+    )
+    print(f"SM3           {sm3_rate:9.0f} MB/s (1 MiB blocks)")
+    print(f"letters       {letter_rate:9.1f} /s   (render + SM2 + embed + PAdES, one core; target 20)")
+
+
+if __name__ == "__main__":
+    main()
