@@ -37,6 +37,12 @@ class InstitutionUnavailable(Exception):
     code = "institution_unavailable"
 
 
+class IssuanceRefused(Exception):
+    """The institution refuses to issue after payment: the gateway voids the hold and refunds."""
+
+    code = "issuance_refused"
+
+
 class QuoteRequest(_Message):
     application_id: ApplicationId
     institution_code: PartyCode
@@ -104,6 +110,9 @@ class IssueRequest(_Message):
     beneficiary_uscc: Uscc
     section_name: str
     project_name: str
+    # Printed on the letter and in its QR code; the gateway makes it (public verification needs both).
+    verification_code: str
+    verify_base_url: str
 
 
 class GuaranteeData(_Message):
@@ -135,6 +144,7 @@ class IssuedGuarantee(_Message):
     data: GuaranteeData
     key_id: str
     signature_b64: str  # SM2 over canonical_json(data.signed_value())
+    letter_pdf_b64: str | None = None  # the signed letter (signing.letter), when the institution renders it
 
 
 class Surrender(_Message):
@@ -230,6 +240,7 @@ __all__ = [
     "GuaranteeData",
     "InstitutionAdapter",
     "InstitutionUnavailable",
+    "IssuanceRefused",
     "IssueRequest",
     "IssuedGuarantee",
     "Quote",

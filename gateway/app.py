@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.auth.middleware import AuthenticationMiddleware
+from gateway.broker.endpoints import router as broker_router
 from gateway.composition import Container
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
@@ -23,11 +24,14 @@ from gateway.http.schemas import PROBLEM_RESPONSES
 from gateway.idempotency import service as idempotency
 from gateway.idempotency.middleware import IdempotencyMiddleware
 from gateway.idempotency.service import IdempotencyPolicy
+from gateway.sections.endpoints import router as sections_router
 
 log = logging.getLogger("gateway")
 API_VERSION = "0.1.0"
 # Systems must send Idempotency-Key on every POST; people's browsers may (the portal does).
 SYSTEM_API_PREFIXES = ("/partner/", "/center/", "/bank/")
+# The bidder API requires it too: a retried "pay" must never pay twice.
+REQUIRED_IDEMPOTENCY_PREFIXES = (*SYSTEM_API_PREFIXES, "/v1/")
 PURGE_INTERVAL_S = 600
 
 
@@ -66,12 +70,14 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
         sessions=container.sessions,
         clock=container.clock,
         policy=policy,
-        required_prefixes=SYSTEM_API_PREFIXES,
+        required_prefixes=REQUIRED_IDEMPOTENCY_PREFIXES,
     )
     app.add_middleware(AuthenticationMiddleware, token_key=container.token_key, clock=container.clock)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(health_router)
+    app.include_router(sections_router)
+    app.include_router(broker_router)
     return app
 
 

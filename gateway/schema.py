@@ -10,7 +10,11 @@ from gateway.db import Base
 def all_metadata() -> list[MetaData]:
     # Importing the table modules registers them on Base.metadata.
     import gateway.audit.tables
-    import gateway.idempotency.tables  # noqa: F401
+    import gateway.broker.tables
+    import gateway.idempotency.tables
+    import gateway.institutions.tables
+    import gateway.outbox.tables
+    import gateway.sections.tables  # noqa: F401
     from ledger.tables import metadata as ledger_metadata
 
     return [Base.metadata, ledger_metadata]

@@ -207,3 +207,11 @@ def settle(*, id: str, hold_id: str, amount: int | None = None) -> Posting:
 def cancel(*, id: str, hold_id: str) -> Posting:
     """The bank refused or the instruction failed: release the hold."""
     return Posting((), ({"id": id, "pending_id": hold_id, "void": True},))
+
+
+def platform_fee_refund(*, id: str, uscc: str, amount: int, meta: Mapping[str, Any] | None = None) -> Posting:
+    """A surrendered guarantee's platform fee given back: revenue reversed into the bidder's refund."""
+    revenue, owed = chart.platform_fee_revenue(), chart.bidder_premium_refund(uscc)
+    spec: TransferSpec = {"id": id, "debit": revenue.code, "credit": owed.code, "amount": _positive(amount),
+                          "code": "platform_fee_refund", "meta": _meta(meta)}  # fmt: skip
+    return Posting((revenue, owed), (spec,))

@@ -1,40 +1,124 @@
 """Demo data for `gateway serve --demo` and `gateway demo`: who can call the gateway, and how.
 
-Writes `credentials.json` into the data directory (the one deliberate place where secrets are shown:
-the demo must be drivable from outside with any HTTP client). Seeding is idempotent: run it again and
-the same parties come back with fresh tokens. Later work adds the center, sections, institutions and
-the escrow bank to this file.
+Seeds a trading center, open sections (bid deadlines in the future), the three sandbox institutions
+(an instant-approval bank, an insurer that reviews, a guarantee company with domain.md's tiered fee
+schedule) with their SM2 certificates, and writes `credentials.json` into the data directory (the one
+deliberate place where secrets are shown: the demo must be drivable from outside with any HTTP
+client). Seeding is idempotent: run it again and the same parties come back with fresh tokens.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from contracts.descriptors import SectionDescriptor
+from contracts.enums import DecisionMode, IntegrationMode, Product
 from contracts.uscc import make_uscc
 from gateway.audit import service as audit
 from gateway.auth.tokens import Role, issue_token
-from gateway.composition import Container
+from gateway.broker.pricing import DOMAIN_TIERED, FlatRate, Tiered
+from gateway.composition import Container, SandboxParty
+from gateway.institutions import repository as institutions
+from gateway.institutions.repository import InstitutionRecord
+from gateway.sections import repository as sections
 
 DEMO_CENTER_CODE = "SZ-GGZY"
+DEMO_CENTER_NAME = "深圳市公共资源交易中心"
 # Fictitious bidders with well-formed USCCs (check characters computed, not real companies).
 DEMO_BIDDERS = (
     ("91440300MA5DEMX01", "深圳市示范建设工程有限公司"),
     ("91440300MA5DEMX02", "广东演示路桥集团有限公司"),
     ("91440300MA5DEMX03", "南方样例市政工程有限公司"),
 )
+DEMO_TENDEREE = ("12440300MB2DEMT01", "深圳市示范城市建设投资集团有限公司")
 TOKEN_TTL = timedelta(days=30)
+YUAN = 100
+
+# Each sandbox institution's commercial terms (data, not code): fee schedule, amount limits, the
+# platform's share of the premium, and a track-record score used in ranking.
+_BANK_FLAT = FlatRate(rate_ppm=2_000, minimum_fen=300 * YUAN)  # 2‰, at least ¥300
+_INSURER_FLAT = FlatRate(rate_ppm=1_500, minimum_fen=500 * YUAN)  # 1.5‰, at least ¥500
+SANDBOX_TERMS: dict[str, tuple[FlatRate | Tiered, int, int, int, int]] = {
+    "SBX-BANK": (_BANK_FLAT, 1_000 * YUAN, 50_000_000 * YUAN, 100_000, 90),
+    "SBX-INSURER": (_INSURER_FLAT, 10_000 * YUAN, 20_000_000 * YUAN, 100_000, 70),
+    "SBX-GUARANTOR": (DOMAIN_TIERED, 1_000 * YUAN, 50_000_000 * YUAN, 100_000, 80),
+}
 
 
 def demo_bidders() -> list[tuple[str, str]]:
     return [(str(make_uscc(first17)), name) for first17, name in DEMO_BIDDERS]
 
 
+def sandbox_record(party: SandboxParty, centers: Sequence[str]) -> InstitutionRecord:
+    schedule, minimum, maximum, fee_ppm, record = SANDBOX_TERMS[party.code]
+    return InstitutionRecord(
+        code=party.code,
+        name=party.name,
+        kind=party.kind,
+        products=(Product.BID,),
+        fee_schedule=schedule,
+        min_amount_fen=minimum,
+        max_amount_fen=maximum,
+        centers=tuple(centers),
+        decision=party.decision,
+        mode=IntegrationMode.SANDBOX,
+        key_id=party.key_id,
+        certificate_pem=party.certificate_pem,
+        platform_fee_ppm=fee_ppm,
+        record=record,
+    )
+
+
+def demo_sections(now: datetime) -> list[SectionDescriptor]:
+    deadline = (now + timedelta(days=14)).replace(
+        hour=1, minute=30, second=0, microsecond=0
+    )  # 09:30 Shanghai
+    specs = (
+        ("SZ2026-0158-01", "施工总承包第一标段", 800_000 * YUAN),
+        ("SZ2026-0158-02", "施工总承包第二标段", 3_000_000 * YUAN),
+        ("SZ2026-0163-01", "监理服务标段", 50_000 * YUAN),
+    )
+    return [
+        SectionDescriptor.model_validate(
+            {
+                "code": code,
+                "project_code": code.rsplit("-", 1)[0],
+                "project_name": "深圳市示范医院新院区建设工程",
+                "name": name,
+                "center_code": DEMO_CENTER_CODE,
+                "tenderee_name": DEMO_TENDEREE[1],
+                "tenderee_uscc": str(make_uscc(DEMO_TENDEREE[0])),
+                "deposit_fen": deposit,
+                "bid_deadline_at": deadline,
+                "bid_opening_at": deadline,
+                "bid_validity_days": 90,
+            }
+        )
+        for code, name, deposit in specs
+    ]
+
+
+def seed_market(container: Container) -> list[SectionDescriptor]:
+    """The center, its open sections and the sandbox institutions (idempotent)."""
+    now = container.clock()
+    descriptors = demo_sections(now)
+    with container.sessions() as session, session.begin():
+        sections.upsert_center(session, code=DEMO_CENTER_CODE, name=DEMO_CENTER_NAME, now=now)
+        for descriptor in descriptors:
+            sections.upsert_section(session, descriptor, now=now)
+        for party in container.sandbox_parties:
+            institutions.upsert(session, sandbox_record(party, [DEMO_CENTER_CODE]), now=now)
+    return descriptors
+
+
 def seed_demo(container: Container) -> Path:
     now = container.clock()
     key = container.token_key
+    descriptors = seed_market(container)
     credentials: dict[str, Any] = {
         "base_url": container.settings.base_url,
         "bidders": [
@@ -45,6 +129,21 @@ def seed_demo(container: Container) -> Path:
             "center_code": DEMO_CENTER_CODE,
             "token": issue_token(key, Role.FINANCE, DEMO_CENTER_CODE, now=now, ttl=TOKEN_TTL),
         },
+        "institutions": [
+            {
+                "code": party.code,
+                "name": party.name,
+                "kind": party.kind.value,
+                "mode": IntegrationMode.SANDBOX.value,
+                "decision": party.decision.value,
+                "key_id": party.key_id,
+                "private_key_pem": party.private_key_pem,
+                "certificate_pem": party.certificate_pem,
+            }
+            for party in container.sandbox_parties
+        ],
+        "sections": [str(descriptor.code) for descriptor in descriptors],
+        "sandbox_trust_pem": container.sandbox_parties[0].trust_pem if container.sandbox_parties else "",
     }
     path = container.settings.data_dir / "credentials.json"
     path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -56,6 +155,13 @@ def seed_demo(container: Container) -> Path:
             action="demo.seeded",
             object_type="demo",
             object_id=DEMO_CENTER_CODE,
-            after={"bidders": len(credentials["bidders"])},
+            after={
+                "bidders": len(credentials["bidders"]),
+                "sections": len(descriptors),
+                "institutions": len(container.sandbox_parties),
+            },
         )
     return path
+
+
+__all__ = ["DEMO_CENTER_CODE", "DecisionMode", "demo_bidders", "sandbox_record", "seed_demo", "seed_market"]

@@ -1,0 +1,1 @@
+"""Payment providers (premiums paid by bidders)."""

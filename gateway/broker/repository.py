@@ -1,0 +1,104 @@
+"""Queries for the broker (reads, and the row lock every state change starts with)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.broker.tables import Application, Guarantee, Offer, Payment
+from gateway.institutions.tables import Institution
+from gateway.sections.tables import Center, Section
+
+
+def lock_application(session: Session, application_id: str) -> Application | None:
+    """The application under a row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one writer)."""
+    return session.execute(
+        select(Application)
+        .where(Application.id == application_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def bidders_application(session: Session, application_id: str, uscc: str) -> Application | None:
+    return session.execute(
+        select(Application).where(Application.id == application_id, Application.bidder_uscc == uscc)
+    ).scalar_one_or_none()
+
+
+def live_application(session: Session, live_slot: str) -> Application | None:
+    return session.execute(select(Application).where(Application.live_slot == live_slot)).scalar_one_or_none()
+
+
+def offers_of(session: Session, application_id: str) -> Sequence[Offer]:
+    return session.scalars(
+        select(Offer).where(Offer.application_id == application_id).order_by(Offer.rank, Offer.id)
+    ).all()
+
+
+def payments_of(session: Session, application_id: str) -> Sequence[Payment]:
+    return session.scalars(
+        select(Payment).where(Payment.application_id == application_id).order_by(Payment.created_at)
+    ).all()
+
+
+def section(session: Session, code: str) -> Section | None:
+    return session.get(Section, code)
+
+
+def center(session: Session, code: str, *, lock: bool = False) -> Center | None:
+    query = select(Center).where(Center.code == code)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.execute(query).scalar_one_or_none()
+
+
+def institutions(session: Session, codes: Sequence[str] | None = None) -> Sequence[Institution]:
+    query = select(Institution).order_by(Institution.code)
+    if codes is not None:
+        query = query.where(Institution.code.in_(codes))
+    return session.scalars(query).all()
+
+
+def eligible_institutions(
+    session: Session, *, product: str, center_code: str, amount_fen: int
+) -> list[Institution]:
+    rows = session.scalars(
+        select(Institution).where(
+            Institution.active.is_(True),
+            Institution.min_amount_fen <= amount_fen,
+            Institution.max_amount_fen >= amount_fen,
+        )
+    ).all()
+    return [
+        row for row in rows if product in json.loads(row.products) and center_code in json.loads(row.centers)
+    ]
+
+
+def open_load(session: Session, institution_codes: Sequence[str]) -> dict[str, int]:
+    """Open (not yet issued or ended) applications per institution: least-loaded allocation."""
+    rows = session.execute(
+        select(Application.institution_code, func.count())
+        .where(
+            Application.institution_code.in_(institution_codes),
+            Application.status.in_(("accepted", "under_review", "awaiting_payment", "paid")),
+        )
+        .group_by(Application.institution_code)
+    ).all()
+    return {str(code): int(count) for code, count in rows}
+
+
+def guarantee(session: Session, guarantee_no: str) -> Guarantee | None:
+    return session.get(Guarantee, guarantee_no)
+
+
+def bidders_guarantees(session: Session, uscc: str, *, after: str, limit: int) -> Sequence[Guarantee]:
+    return session.scalars(
+        select(Guarantee)
+        .where(Guarantee.bidder_uscc == uscc, Guarantee.guarantee_no > after)
+        .order_by(Guarantee.guarantee_no)
+        .limit(limit)
+    ).all()

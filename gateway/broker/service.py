@@ -1,0 +1,619 @@
+"""The broker's use cases, each one short transaction on a given Session (never commits).
+
+Every state change goes through `_apply`: the row is already locked, `machine.step` decides, and the
+new status, the ledger postings the move's effects call for, the audit record and an outbox event are
+written in the caller's transaction. Calls to institutions and payment providers happen between these
+transactions (see `gateway.broker.workflow`), never inside one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from contracts.enums import DecisionMode, GuaranteeStatus, Product, SurrenderReason
+from contracts.institutions import (
+    ApplicationSubmission,
+    Decision,
+    DecisionOutcome,
+    IssuedGuarantee,
+    IssueRequest,
+    Quote,
+    QuoteRequest,
+)
+from contracts.payments import PaymentRequest, PaymentResult, PaymentStatus
+from contracts.uscc import Uscc, UsccError
+from gateway.audit import service as audit
+from gateway.bookkeeping import postings
+from gateway.bookkeeping.postings import Posting
+from gateway.broker import errors, repository
+from gateway.broker.machine import LIVE, Effect, Event, Refused, step
+from gateway.broker.matching import AllocationPolicy, Candidate, allocate
+from gateway.broker.pricing import OutsideSchedule, fee_fen, parse_schedule, price
+from gateway.broker.tables import Application, Guarantee, Offer, Payment
+from gateway.errors import GatewayError
+from gateway.institutions.tables import Institution
+from gateway.outbox.service import emit
+from ledger import Ledger
+from signing.canonical import canonical_json
+from signing.certificates import Sm2Certificate
+from signing.signed_data import verify_canonical
+from signing.sm3 import sm3_hex
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+S = GuaranteeStatus
+_PAID_OR_LATER: Final = frozenset({S.PAID, S.ISSUED, S.LOCKED, S.RELEASED, S.CLAIMED, S.CLAIM_PAID,
+                                   S.CLAIM_REFUSED, S.SURRENDERED, S.EXPIRED})  # fmt: skip
+_VERIFICATION_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+def parse_bidder(subject: str) -> Uscc:
+    try:
+        return Uscc.parse(subject)
+    except UsccError as exc:
+        raise errors.InvalidUscc(str(exc)) from exc
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def _slot(uscc: str, section_code: str, product: str) -> str:
+    return f"{uscc}:{section_code}:{product}"
+
+
+def _ledger(session: Session) -> Ledger:
+    bind = session.get_bind()
+    return Ledger(bind.engine if hasattr(bind, "engine") else bind).within(session.connection())  # type: ignore[arg-type]
+
+
+def _write(session: Session, posting: Posting) -> None:
+    posting.write(_ledger(session))
+
+
+def snapshot(app: Application) -> dict[str, Any]:
+    return {"status": app.status, "institution_code": app.institution_code, "premium_fen": app.premium_fen,
+            "guarantee_no": app.guarantee_no}  # fmt: skip
+
+
+def _refusal(app: Application, event: Event, refused: Refused) -> GatewayError:
+    status = S(app.status)
+    if event in (Event.PAY, Event.ACCEPT) and status in _PAID_OR_LATER:
+        return errors.AlreadyPaid(f"application {app.id} is {status.value}; its premium is already paid")
+    if event is Event.SURRENDER and status is S.LOCKED:
+        return errors.GuaranteeLocked("a guarantee locked at bid opening cannot be surrendered")
+    return errors.InvalidTransition(str(refused), current_status=status.value, event=event.value)
+
+
+def _apply(
+    session: Session,
+    app: Application,
+    event: Event,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    fee: int = 0,
+) -> None:
+    """Step the machine and write state, postings, audit and outbox (the row is locked already)."""
+    try:
+        move = step(S(app.status), event)
+    except Refused as refused:
+        raise _refusal(app, event, refused) from None
+    before = snapshot(app)
+    app.status = move.next.value
+    app.live_slot = _slot(app.bidder_uscc, app.section_code, app.product) if move.next in LIVE else None
+    app.version += 1
+    app.updated_at = now
+    if reason is not None:
+        app.status_reason = reason[:200]
+    for effect in move.effects:
+        _carry_out(session, app, effect, fee=fee)
+    audit.append(
+        session,
+        actor=actor,
+        action=f"application.{event.value}",
+        object_type="application",
+        object_id=app.id,
+        before=before,
+        after=snapshot(app),
+        at=now,
+    )
+    emit(session, f"application.{move.next.value}", {"application_id": app.id, "status": app.status,
+                                                     "bidder_uscc": app.bidder_uscc})  # fmt: skip
+
+
+def hold_id(app: Application) -> str:
+    return f"premium-hold:{app.id}"
+
+
+def _carry_out(session: Session, app: Application, effect: Effect, *, fee: int) -> None:
+    assert app.institution_code is not None
+    assert app.premium_fen is not None
+    meta = {"application_id": app.id, "bidder": app.bidder_uscc, "section": app.section_code}
+    if effect is Effect.HOLD_PREMIUM:
+        posting = postings.premium_hold(
+            id=hold_id(app), institution=app.institution_code, amount=app.premium_fen, meta=meta
+        )
+    elif effect is Effect.SETTLE_PREMIUM:
+        posting = postings.premium_settle(
+            id=f"premium-settle:{app.id}",
+            hold_id=hold_id(app),
+            institution=app.institution_code,
+            premium=app.premium_fen,
+            fee=fee,
+            meta=meta,
+        )
+    elif effect is Effect.VOID_PREMIUM:
+        posting = postings.cancel(id=f"premium-void:{app.id}", hold_id=hold_id(app))
+    else:
+        share = app.premium_fen - fee
+        posting = postings.premium_refund(
+            id=f"premium-refund:{app.id}",
+            institution=app.institution_code,
+            uscc=app.bidder_uscc,
+            amount=share,
+            meta=meta,
+        )
+        if fee:
+            _write(session, posting)
+            posting = postings.platform_fee_refund(
+                id=f"premium-fee-refund:{app.id}", uscc=app.bidder_uscc, amount=fee, meta=meta
+            )
+    _write(session, posting)
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def cover_for(opening_at: datetime, validity_days: int) -> tuple[date, date]:
+    """A bid guarantee covers from bid opening for the bid validity period (calendar dates, Shanghai)."""
+    start = opening_at.astimezone(SHANGHAI).date()
+    return start, start + timedelta(days=validity_days)
+
+
+def start_application(
+    session: Session,
+    *,
+    bidder: Uscc,
+    bidder_name: str | None,
+    section_code: str,
+    product: Product,
+    now: datetime,
+) -> Application:
+    section = repository.section(session, section_code)
+    if section is None:
+        raise errors.SectionNotFound(f"no section {section_code!r}")
+    if section.status != "open" or section.bid_deadline_at <= now:
+        raise errors.SectionClosed(
+            f"section {section_code} closed for bids at {section.bid_deadline_at.isoformat()}"
+        )
+    if product is not Product.BID:
+        raise errors.ProductNotOffered(f"{product.value} guarantees are not sold for sections yet; use bid")
+    slot = _slot(bidder, section_code, product.value)
+    existing = repository.live_application(session, slot)
+    if existing is not None:
+        raise errors.ApplicationExists(
+            f"application {existing.id} for this section is {existing.status}", application_id=existing.id
+        )
+    cover_start, cover_end = cover_for(section.bid_opening_at, section.bid_validity_days)
+    app = Application(
+        id=_new_id("ap"),
+        bidder_uscc=str(bidder),
+        bidder_name=bidder_name or str(bidder),
+        section_code=section_code,
+        center_code=section.center_code,
+        product=product.value,
+        amount_fen=section.deposit_fen,
+        cover_start=cover_start,
+        cover_end=cover_end,
+        status=S.DRAFT.value,
+        live_slot=slot,
+        version=0,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(app)
+            session.flush()
+    except IntegrityError:
+        raise errors.ApplicationExists("a live application for this bidder and section exists") from None
+    audit.append(session, actor=f"bidder:{bidder}", action="application.created", object_type="application",
+                 object_id=app.id, after=snapshot(app), at=now)  # fmt: skip
+    _apply(session, app, Event.REQUEST_QUOTES, actor=f"bidder:{bidder}", now=now)
+    return app
+
+
+def quote_requests(session: Session, app: Application, available: Sequence[str]) -> dict[str, QuoteRequest]:
+    """What to ask each eligible institution (active, sells the product, serves the center, within its
+    amount limits, priced by its schedule under the center's cap, reachable through an adapter)."""
+    section = repository.section(session, app.section_code)
+    center = repository.center(session, app.center_code)
+    assert section is not None
+    assert center is not None
+    requests: dict[str, QuoteRequest] = {}
+    for institution in repository.eligible_institutions(
+        session, product=app.product, center_code=app.center_code, amount_fen=app.amount_fen
+    ):
+        if institution.code not in available:
+            continue
+        try:
+            premium = price(parse_schedule(institution.fee_schedule), app.amount_fen, center.rate_cap_ppm)
+        except OutsideSchedule:
+            continue
+        requests[institution.code] = QuoteRequest.model_validate(
+            {
+                "application_id": app.id,
+                "institution_code": institution.code,
+                "product": app.product,
+                "section_code": app.section_code,
+                "bidder_uscc": app.bidder_uscc,
+                "bidder_name": app.bidder_name,
+                "tenderee_name": section.tenderee_name,
+                "amount_fen": app.amount_fen,
+                "cover_start": app.cover_start,
+                "cover_end": app.cover_end,
+                "schedule_premium_fen": premium,
+            }
+        )
+    return requests
+
+
+def record_quotes(
+    session: Session,
+    application_id: str,
+    quotes: Mapping[str, Quote],
+    requests: Mapping[str, QuoteRequest],
+    *,
+    now: datetime,
+) -> Application:
+    app = repository.lock_application(session, application_id)
+    assert app is not None
+    usable = {
+        code: quote
+        for code, quote in quotes.items()
+        if quote.premium_fen is not None
+        and quote.institution_code == code
+        and quote.application_id == app.id
+        and 0 < quote.premium_fen.fen <= requests[code].schedule_premium_fen.fen
+        and quote.valid_until > now
+    }
+    if S(app.status) is not S.QUOTING:
+        return app  # already recorded (a retried request): keep the first answers
+    if not usable:
+        _apply(session, app, Event.NO_QUOTES, actor="system:broker", now=now, reason="no institution quoted")
+        return app
+    center = repository.center(session, app.center_code, lock=True)
+    assert center is not None
+    records = {row.code: row.record for row in repository.institutions(session, list(usable))}
+    candidates = [
+        Candidate(code, quote.premium_fen.fen, quote.decision, records.get(code, 0))
+        for code, quote in usable.items()
+        if quote.premium_fen is not None
+    ]
+    policy = AllocationPolicy(center.allocation_policy)
+    loads = repository.open_load(session, list(usable)) if policy is AllocationPolicy.LEAST_LOADED else None
+    shown = allocate(policy, candidates, cursor=center.round_robin_cursor, loads=loads)
+    if policy is AllocationPolicy.ROUND_ROBIN:
+        center.round_robin_cursor += 1
+    for rank, candidate in enumerate(shown):
+        quote = usable[candidate.institution_code]
+        session.add(
+            Offer(
+                id=_new_id("of"),
+                application_id=app.id,
+                institution_code=candidate.institution_code,
+                premium_fen=candidate.premium_fen,
+                decision=quote.decision.value,
+                valid_until=quote.valid_until,
+                rank=rank,
+                created_at=now,
+            )
+        )
+    _apply(session, app, Event.QUOTES_RECEIVED, actor="system:broker", now=now)
+    return app
+
+
+# --------------------------------------------------------------------------- accept and decide
+
+
+def _own_locked(session: Session, application_id: str, bidder: str) -> Application:
+    app = repository.lock_application(session, application_id)
+    if app is None or app.bidder_uscc != bidder:
+        raise errors.ApplicationNotFound(f"no application {application_id!r}")
+    return app
+
+
+def accept_offer(
+    session: Session, *, application_id: str, bidder: str, offer_id: str, now: datetime
+) -> ApplicationSubmission:
+    app = _own_locked(session, application_id, bidder)
+    offer = session.get(Offer, offer_id)
+    if offer is None or offer.application_id != app.id:
+        raise errors.OfferNotFound(f"no offer {offer_id!r} on application {app.id}")
+    if S(app.status) is S.OFFERED and offer.valid_until <= now:
+        raise errors.OfferExpired(f"offer {offer_id} expired at {offer.valid_until.isoformat()}")
+    app.accepted_offer_id = offer.id
+    app.institution_code = offer.institution_code
+    app.premium_fen = offer.premium_fen
+    _apply(session, app, Event.ACCEPT, actor=f"bidder:{bidder}", now=now)
+    return submission_for(session, app)
+
+
+def submission_for(session: Session, app: Application) -> ApplicationSubmission:
+    assert app.institution_code is not None
+    assert app.premium_fen is not None
+    return ApplicationSubmission.model_validate(
+        {
+            "application_id": app.id,
+            "institution_code": app.institution_code,
+            "quote": _quote_request(session, app),
+            "premium_fen": app.premium_fen,
+        }
+    )
+
+
+def _quote_request(session: Session, app: Application) -> QuoteRequest:
+    section = repository.section(session, app.section_code)
+    assert section is not None
+    assert app.institution_code is not None
+    assert app.premium_fen is not None
+    return QuoteRequest.model_validate(
+        {
+            "application_id": app.id,
+            "institution_code": app.institution_code,
+            "product": app.product,
+            "section_code": app.section_code,
+            "bidder_uscc": app.bidder_uscc,
+            "bidder_name": app.bidder_name,
+            "tenderee_name": section.tenderee_name,
+            "amount_fen": app.amount_fen,
+            "cover_start": app.cover_start,
+            "cover_end": app.cover_end,
+            "schedule_premium_fen": app.premium_fen,
+        }
+    )
+
+
+def record_decision(session: Session, decision: Decision, *, actor: str, now: datetime) -> Application:
+    """The institution's answer to a submission: submitted (pending), approved or rejected."""
+    app = repository.lock_application(session, decision.application_id)
+    if app is None or app.institution_code != decision.institution_code:
+        raise errors.ApplicationNotFound(f"no application {decision.application_id!r} for this institution")
+    if S(app.status) is S.ACCEPTED:
+        _apply(session, app, Event.SUBMIT, actor=actor, now=now)
+    if decision.outcome is DecisionOutcome.APPROVED:
+        _apply(session, app, Event.APPROVE, actor=actor, now=now, reason=decision.reason)
+    elif decision.outcome is DecisionOutcome.REJECTED:
+        _apply(session, app, Event.REJECT, actor=actor, now=now, reason=decision.reason or "rejected")
+    return app
+
+
+# --------------------------------------------------------------------------- pay and issue
+
+
+def begin_payment(
+    session: Session, *, application_id: str, bidder: str, method: str, methods: frozenset[str], now: datetime
+) -> PaymentRequest:
+    app = _own_locked(session, application_id, bidder)
+    status = S(app.status)
+    if status in _PAID_OR_LATER:
+        raise errors.AlreadyPaid(f"application {app.id} is {status.value}; its premium is already paid")
+    if status is not S.AWAITING_PAYMENT:
+        raise errors.InvalidTransition(
+            f"pay is not allowed when the order is {status.value}", current_status=status.value, event="pay"
+        )
+    if method not in methods:
+        raise errors.UnsupportedPaymentMethod(f"payment method {method!r}; use one of {sorted(methods)}")
+    if any(payment.status == "pending" for payment in repository.payments_of(session, app.id)):
+        raise errors.PaymentInProgress(f"a payment for application {app.id} is in progress")
+    assert app.premium_fen is not None
+    payment = Payment(
+        id=_new_id("pay"),
+        application_id=app.id,
+        payer_uscc=app.bidder_uscc,
+        amount_fen=app.premium_fen,
+        method=method,
+        status="pending",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(payment)
+    after = {"application_id": app.id, "amount_fen": app.premium_fen}
+    audit.append(session, actor=f"bidder:{bidder}", action="payment.started", object_type="payment",
+                 object_id=payment.id, after=after, at=now)  # fmt: skip
+    return PaymentRequest.model_validate(
+        {"payment_id": payment.id, "application_id": app.id, "payer_uscc": app.bidder_uscc,
+         "amount_fen": app.premium_fen, "method": method}
+    )  # fmt: skip
+
+
+def complete_payment(session: Session, result: PaymentResult, *, now: datetime) -> Application:
+    payment = session.get(Payment, result.payment_id)
+    assert payment is not None
+    app = repository.lock_application(session, payment.application_id)
+    assert app is not None
+    if payment.status != "pending":
+        return app
+    payment.provider_ref = result.provider_ref
+    payment.updated_at = now
+    if result.status is PaymentStatus.SUCCEEDED:
+        payment.status = "succeeded"
+        payment.hold_id = hold_id(app)
+        _apply(session, app, Event.PAY, actor=f"bidder:{app.bidder_uscc}", now=now)
+    else:
+        payment.status = "failed"
+        payment.failure_reason = (result.failure_reason or "failed")[:200]
+        audit.append(session, actor="system:payments", action="payment.failed", object_type="payment",
+                     object_id=payment.id, after={"reason": payment.failure_reason}, at=now)  # fmt: skip
+    return app
+
+
+def fail_pending_payment(session: Session, payment_id: str, reason: str, *, now: datetime) -> None:
+    payment = session.get(Payment, payment_id)
+    if payment is not None and payment.status == "pending":
+        payment.status, payment.failure_reason, payment.updated_at = "failed", reason[:200], now
+
+
+def new_verification_code() -> str:
+    return "".join(secrets.choice(_VERIFICATION_ALPHABET) for _ in range(8))
+
+
+def issue_request(
+    session: Session, app: Application, *, verification_code: str, verify_base_url: str
+) -> IssueRequest:
+    section = repository.section(session, app.section_code)
+    assert section is not None
+    assert app.institution_code is not None
+    assert app.premium_fen is not None
+    return IssueRequest.model_validate(
+        {
+            "application_id": app.id,
+            "institution_code": app.institution_code,
+            "quote": _quote_request(session, app),
+            "premium_fen": app.premium_fen,
+            "beneficiary_name": section.tenderee_name,
+            "beneficiary_uscc": section.tenderee_uscc,
+            "section_name": section.name,
+            "project_name": section.project_name,
+            "verification_code": verification_code,
+            "verify_base_url": verify_base_url,
+        }
+    )
+
+
+def verify_issued(institution: Institution, issued: IssuedGuarantee, app: Application) -> None:
+    """Accept only what the institution really signed, about this very application."""
+    data = issued.data
+    certificate = Sm2Certificate.from_pem(institution.certificate_pem)
+    try:
+        signature_ok = verify_canonical(
+            certificate.sm2_public_key(), data.signed_value(), issued.signature_b64
+        )
+    except ValueError:
+        signature_ok = False
+    if not signature_ok:
+        raise errors.InstitutionSignatureInvalid(f"{institution.code}'s signature over guarantee data fails")
+    expected = (
+        app.id,
+        app.institution_code,
+        app.bidder_uscc,
+        app.section_code,
+        app.amount_fen,
+        app.premium_fen,
+    )
+    actual = (data.application_id, data.institution_code, str(data.applicant_uscc), str(data.section_code),
+              data.amount_fen.fen, data.premium_fen.fen)  # fmt: skip
+    if expected != actual:
+        raise errors.InstitutionSignatureInvalid("the signed guarantee data does not match the application")
+
+
+def record_issuance(
+    session: Session, application_id: str, issued: IssuedGuarantee, *, verification_code: str,
+    letter_pdf: bytes | None, now: datetime,
+) -> Application:  # fmt: skip
+    app = repository.lock_application(session, application_id)
+    assert app is not None
+    if S(app.status) is not S.PAID:
+        if app.guarantee_no == str(issued.data.guarantee_no):
+            return app  # the same issuance recorded before
+        raise errors.InvalidTransition(f"issue is not allowed when the order is {app.status}")
+    institution = session.get(Institution, app.institution_code)
+    assert institution is not None
+    assert app.premium_fen is not None
+    verify_issued(institution, issued, app)
+    signed = canonical_json(issued.data.signed_value())
+    data = issued.data
+    session.add(
+        Guarantee(
+            guarantee_no=str(data.guarantee_no),
+            application_id=app.id,
+            bidder_uscc=app.bidder_uscc,
+            institution_code=institution.code,
+            section_code=app.section_code,
+            amount_fen=data.amount_fen.fen,
+            premium_fen=data.premium_fen.fen,
+            cover_start=data.cover_start,
+            cover_end=data.cover_end,
+            issued_at=data.issued_at,
+            signed_data=signed.decode(),
+            signed_data_sm3=sm3_hex(signed),
+            institution_key_id=issued.key_id,
+            institution_signature=issued.signature_b64,
+            verification_code=verification_code,
+            letter_pdf=letter_pdf,
+            letter_sm3=sm3_hex(letter_pdf) if letter_pdf is not None else None,
+        )
+    )
+    app.guarantee_no = str(data.guarantee_no)
+    fee = fee_fen(app.premium_fen, institution.platform_fee_ppm)
+    _apply(session, app, Event.ISSUE, actor=f"institution:{institution.code}", now=now, fee=fee)
+    return app
+
+
+def refuse_issuance(session: Session, application_id: str, reason: str, *, now: datetime) -> Payment | None:
+    """The institution will not issue after payment: void the hold; return the payment to refund."""
+    app = repository.lock_application(session, application_id)
+    assert app is not None
+    if S(app.status) is not S.PAID:
+        return None
+    _apply(session, app, Event.REJECT, actor=f"institution:{app.institution_code}", now=now, reason=reason)
+    return _mark_refunded(session, app, now)
+
+
+def _mark_refunded(session: Session, app: Application, now: datetime) -> Payment | None:
+    for payment in repository.payments_of(session, app.id):
+        if payment.status == "succeeded":
+            payment.status, payment.updated_at = "refunded", now
+            return payment
+    return None
+
+
+# --------------------------------------------------------------------------- cancel and surrender
+
+
+def cancel(
+    session: Session, *, application_id: str, bidder: str, now: datetime
+) -> tuple[Application, Payment | None]:
+    app = _own_locked(session, application_id, bidder)
+    _apply(session, app, Event.CANCEL, actor=f"bidder:{bidder}", now=now, reason="cancelled by the bidder")
+    return app, _mark_refunded(session, app, now)
+
+
+def surrender(
+    session: Session, *, guarantee_no: str, bidder: str, reason: SurrenderReason, now: datetime
+) -> Application:
+    guarantee = repository.guarantee(session, guarantee_no)
+    if guarantee is None or guarantee.bidder_uscc != bidder:
+        raise errors.GuaranteeNotFound(f"no guarantee {guarantee_no!r}")
+    app = _own_locked(session, guarantee.application_id, bidder)
+    institution = session.get(Institution, app.institution_code)
+    assert institution is not None
+    assert app.premium_fen is not None
+    section = repository.section(session, app.section_code)
+    assert section is not None
+    # Withdrawal or abandonment is only a refund before bids open; after opening the guarantee is the
+    # bid's security (domain.md). Terminated, failed and postponed tenders refund at any time.
+    if reason in (SurrenderReason.WITHDRAWN, SurrenderReason.ABANDONED) and section.bid_opening_at <= now:
+        if S(app.status) is S.LOCKED:
+            raise errors.GuaranteeLocked("a guarantee locked at bid opening cannot be surrendered")
+        raise errors.SurrenderNotAllowed("bids are open: a withdrawn bid's guarantee is not refunded")
+    fee = fee_fen(app.premium_fen, institution.platform_fee_ppm)
+    _apply(session, app, Event.SURRENDER, actor=f"bidder:{bidder}", now=now, reason=reason.value, fee=fee)
+    return app
+
+
+def decision_mode(value: str) -> DecisionMode:
+    return DecisionMode(value)
+
+
+def institution_products(institution: Institution) -> list[str]:
+    return [str(item) for item in json.loads(institution.products)]

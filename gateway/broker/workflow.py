@@ -1,0 +1,231 @@
+"""The broker's use cases end to end: short transactions (`service`) with the calls to institutions
+and payment providers between them, never inside one.
+
+    apply:   tx(start) -> fan out quotes (deadline) -> tx(record quotes)
+    accept:  tx(accept) -> institution.submit -> tx(record decision)
+    pay:     tx(begin payment) -> provider.charge -> tx(hold premium) -> institution.issue
+             -> tx(verify, store guarantee, settle premium) | tx(void hold) -> provider.refund
+
+A crash between steps leaves the order in an intermediate state (quoting, accepted, paid) that a
+retry or a later worker resumes from; nothing is ever both paid and lost, because the hold is only
+posted or voided by a state change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from contracts.enums import Product, SurrenderReason
+from contracts.institutions import (
+    Decision,
+    DecisionOutcome,
+    InstitutionAdapter,
+    InstitutionUnavailable,
+    IssuanceRefused,
+    IssuedGuarantee,
+    Quote,
+    Surrender,
+)
+from contracts.payments import PaymentProvider, PaymentStatus, PaymentUnavailable, RefundRequest
+from gateway.broker import errors, service
+from gateway.broker.fanout import fan_out
+from gateway.broker.tables import Application, Payment
+from gateway.composition import Container
+from gateway.db import transaction
+
+log = logging.getLogger("gateway.broker")
+
+
+@dataclass
+class Broker:
+    sessions: sessionmaker[Session]
+    institutions: Mapping[str, InstitutionAdapter]
+    payments: PaymentProvider
+    clock: Callable[[], datetime]
+    verify_base_url: str
+    quote_deadline_s: float = 3.0
+
+    @classmethod
+    def from_container(cls, container: Container) -> Broker:
+        return cls(
+            sessions=container.sessions,
+            institutions=container.institutions,
+            payments=container.payment_provider(),
+            clock=container.clock,
+            verify_base_url=container.settings.base_url,
+            quote_deadline_s=container.quote_deadline_s,
+        )
+
+    def _adapter(self, code: str) -> InstitutionAdapter:
+        adapter = self.institutions.get(code)
+        if adapter is None:
+            raise InstitutionUnavailable(f"no adapter for institution {code}")
+        return adapter
+
+    # ----------------------------------------------------------------- apply
+
+    def apply(self, *, bidder: str, bidder_name: str | None, section_code: str, product: Product) -> str:
+        uscc = service.parse_bidder(bidder)
+        with transaction(self.sessions) as session:
+            app = service.start_application(
+                session, bidder=uscc, bidder_name=bidder_name, section_code=section_code, product=product,
+                now=self.clock(),
+            )  # fmt: skip
+            requests = service.quote_requests(session, app, list(self.institutions))
+            application_id = app.id
+        results = fan_out(
+            {code: _bind_quote(self.institutions[code], request) for code, request in requests.items()},
+            self.quote_deadline_s,
+        )
+        if results.timed_out or results.failed:
+            log.info(
+                "some institutions did not quote",
+                extra={"timed_out": results.timed_out, "failed": sorted(results.failed)},
+            )
+        with transaction(self.sessions) as session:
+            service.record_quotes(session, application_id, results.answers, requests, now=self.clock())
+        return application_id
+
+    # ----------------------------------------------------------------- accept / decide
+
+    def accept(self, *, bidder: str, application_id: str, offer_id: str) -> None:
+        with transaction(self.sessions) as session:
+            submission = service.accept_offer(
+                session, application_id=application_id, bidder=bidder, offer_id=offer_id, now=self.clock()
+            )
+        try:
+            decision = self._adapter(submission.institution_code).submit(submission)
+        except InstitutionUnavailable as exc:
+            # Stays `accepted`; the submission is retried (status polling / outbox worker, later).
+            log.warning("submission failed", extra={"application_id": application_id, "error": str(exc)})
+            return
+        with transaction(self.sessions) as session:
+            service.record_decision(
+                session, decision, actor=f"institution:{decision.institution_code}", now=self.clock()
+            )
+
+    def decide(
+        self, *, institution_code: str, application_id: str, approve: bool, reason: str | None
+    ) -> None:
+        """A reviewing institution's decision (CLI now, partner API later)."""
+        decision = Decision(
+            application_id=application_id,
+            institution_code=institution_code,
+            outcome=DecisionOutcome.APPROVED if approve else DecisionOutcome.REJECTED,
+            reason=reason,
+        )
+        with transaction(self.sessions) as session:
+            service.record_decision(
+                session, decision, actor=f"institution:{institution_code}", now=self.clock()
+            )
+
+    # ----------------------------------------------------------------- pay and issue
+
+    def pay(self, *, bidder: str, application_id: str, method: str) -> None:
+        with transaction(self.sessions) as session:
+            request = service.begin_payment(
+                session, application_id=application_id, bidder=bidder, method=method,
+                methods=self.payments.methods, now=self.clock(),
+            )  # fmt: skip
+        try:
+            result = self.payments.charge(request)
+        except PaymentUnavailable as exc:
+            with transaction(self.sessions) as session:
+                service.fail_pending_payment(session, request.payment_id, str(exc), now=self.clock())
+            raise errors.PaymentFailed("the payment provider is unavailable; try again") from exc
+        with transaction(self.sessions) as session:
+            service.complete_payment(session, result, now=self.clock())
+        if result.status is not PaymentStatus.SUCCEEDED:
+            raise errors.PaymentFailed(result.failure_reason or "the payment failed")
+        self.issue(application_id)
+
+    def issue(self, application_id: str) -> None:
+        code = service.new_verification_code()
+        with transaction(self.sessions) as session:
+            app = session.get(Application, application_id)
+            assert app is not None
+            if app.status != "paid":
+                return
+            request = service.issue_request(
+                session, app, verification_code=code, verify_base_url=self.verify_base_url
+            )
+        try:
+            issued = self._adapter(request.institution_code).issue(request)
+        except IssuanceRefused as exc:
+            with transaction(self.sessions) as session:
+                payment = service.refuse_issuance(session, application_id, str(exc), now=self.clock())
+            self._refund(payment)
+            return
+        except InstitutionUnavailable as exc:
+            log.warning(
+                "issuance failed; stays paid", extra={"application_id": application_id, "error": str(exc)}
+            )
+            return
+        letter = _letter_bytes(issued)
+        with transaction(self.sessions) as session:
+            service.record_issuance(
+                session, application_id, issued, verification_code=code, letter_pdf=letter, now=self.clock()
+            )
+
+    def _refund(self, payment: Payment | None) -> None:
+        if payment is None:
+            return
+        self.payments.refund(
+            RefundRequest.model_validate(
+                {"refund_id": f"rf-{payment.id}", "payment_id": payment.id, "amount_fen": payment.amount_fen}
+            )
+        )
+
+    # ----------------------------------------------------------------- cancel and surrender
+
+    def cancel(self, *, bidder: str, application_id: str) -> None:
+        with transaction(self.sessions) as session:
+            _app, payment = service.cancel(
+                session, application_id=application_id, bidder=bidder, now=self.clock()
+            )
+        self._refund(payment)
+
+    def surrender(self, *, bidder: str, guarantee_no: str, reason: SurrenderReason) -> None:
+        with transaction(self.sessions) as session:
+            app = service.surrender(
+                session, guarantee_no=guarantee_no, bidder=bidder, reason=reason, now=self.clock()
+            )
+            institution_code, premium = app.institution_code, app.premium_fen
+        adapter = self.institutions.get(institution_code or "")
+        if adapter is not None and premium is not None:
+            try:
+                adapter.surrender(
+                    Surrender.model_validate(
+                        {
+                            "guarantee_no": guarantee_no,
+                            "institution_code": institution_code,
+                            "reason": reason,
+                            "refund_fen": premium,
+                        }
+                    )
+                )
+            except InstitutionUnavailable:
+                log.warning("surrender notice failed", extra={"guarantee_no": guarantee_no})
+
+
+def _bind_quote(adapter: InstitutionAdapter, request: object) -> Callable[[], Quote]:
+    from contracts.institutions import QuoteRequest
+
+    assert isinstance(request, QuoteRequest)
+    return lambda: adapter.quote(request)
+
+
+def _letter_bytes(issued: IssuedGuarantee) -> bytes | None:
+    if issued.letter_pdf_b64 is None:
+        return None
+    try:
+        return base64.b64decode(issued.letter_pdf_b64, validate=True)
+    except (binascii.Error, ValueError):
+        return None
