@@ -223,7 +223,9 @@ def sqlite_triggers() -> list[str]:
 def _attach_triggers() -> None:
     # Once all three tables exist (entries is created last: it references the other two).
     for statement in postgresql_triggers():
-        event.listen(entries, "after_create", DDL(statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
+        # DDL %-formats its text.
+        ddl = DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
+        event.listen(entries, "after_create", ddl.execute_if(dialect="postgresql"))
     for statement in sqlite_triggers():
         event.listen(entries, "after_create", DDL(statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
 

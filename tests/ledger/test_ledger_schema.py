@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from ledger import metadata, open_ledger
@@ -34,3 +36,23 @@ def test_standalone_ledger_creates_its_tables_and_triggers(tmp_path: Path) -> No
     with pytest.raises(DBAPIError), book.engine.begin() as c:
         c.execute(text("DELETE FROM ledger_entries"))
     assert open_ledger(book.engine).check().clean  # opening again on the engine is harmless
+
+
+def test_standalone_ledger_creates_its_schema_on_postgresql(postgres_url: str) -> None:
+    admin = create_engine(make_url(postgres_url), isolation_level="AUTOCOMMIT")
+    name = f"ledger_standalone_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        book = open_ledger(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
+        book.create_account("a", kind="asset")
+        book.create_account("b", kind="liability")
+        book.transfer(id="t", debit="a", credit="b", amount=1, code="x")
+        with pytest.raises(DBAPIError), book.engine.begin() as c:
+            c.execute(text("UPDATE ledger_entries SET posted = 2"))
+        assert book.check().clean
+        book.engine.dispose()
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,168 @@
+"""Ledger benchmark: `.venv/bin/python -m bench.ledger.run --backend sqlite|postgresql`.
+
+Prints transfers/s for single calls, 1,000-transfer batches, 16 concurrent writers (one hot account,
+and 1,000 accounts), check() time per million entries, and the baseline from the same run: the very
+rows the batched run wrote, inserted again with plain DBAPI ``executemany`` into copies of the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ledger import Ledger, LedgerError, TransferSpec, open_ledger
+
+ACCOUNTS = 1_000
+
+
+def _accounts(book: Ledger) -> list[str]:
+    book.create_account("source", kind="equity")
+    codes = [f"acct:{i:04d}" for i in range(ACCOUNTS)]
+    for code in [*codes, "hot"]:
+        book.create_account(code, kind="asset")
+    return codes
+
+
+def _spec(tid: str, rng: random.Random, codes: list[str]) -> TransferSpec:
+    debit, credit = rng.sample(codes, 2)
+    return {"id": tid, "debit": debit, "credit": credit, "amount": rng.randint(1, 10_000), "code": "bench"}
+
+
+def _timed(seconds: float, step: Callable[[int], int]) -> float:
+    """Runs step(i) until `seconds` pass; returns transfers per second."""
+    done, i, start = 0, 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        done += step(i)
+        i += 1
+    return done / (time.perf_counter() - start)
+
+
+def _baseline(book: Ledger, prefix: str) -> float:
+    """Re-insert the rows of the batched run with raw executemany, 1,000 transfers per transaction."""
+    with book.engine.begin() as c:
+        for table in ("ledger_transfers", "ledger_entries"):
+            c.execute(text(f"CREATE TABLE base_{table} AS SELECT * FROM {table} WHERE 1 = 0"))
+        transfers = c.execute(
+            text(f"SELECT * FROM ledger_transfers WHERE id LIKE '{prefix}%' ORDER BY seq")
+        ).all()
+        entries = c.execute(
+            text(f"SELECT * FROM ledger_entries WHERE transfer_id LIKE '{prefix}%' ORDER BY id")
+        ).all()
+    raw = book.engine.raw_connection()
+    marker = "?" if book.engine.dialect.name == "sqlite" else "%s"
+    try:
+        cursor = raw.cursor()
+        t_sql = f"INSERT INTO base_ledger_transfers VALUES ({', '.join([marker] * len(transfers[0]))})"
+        e_sql = f"INSERT INTO base_ledger_entries VALUES ({', '.join([marker] * len(entries[0]))})"
+        start = time.perf_counter()
+        for offset in range(0, len(transfers), 1_000):
+            if book.engine.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(t_sql, [tuple(r) for r in transfers[offset : offset + 1_000]])
+            cursor.executemany(e_sql, [tuple(r) for r in entries[2 * offset : 2 * offset + 2_000]])
+            raw.commit()
+        elapsed = time.perf_counter() - start
+    finally:
+        raw.close()
+    return len(transfers) / elapsed
+
+
+def _concurrent(
+    book: Ledger, codes: list[str], *, hot: bool, threads: int, per_thread: int
+) -> tuple[float, int]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+    run = uuid.uuid4().hex[:6]
+
+    def work(n: int) -> None:
+        rng = random.Random(n)
+        barrier.wait()
+        for i in range(per_thread):
+            spec = _spec(f"c{run}-{n}-{i}", rng, codes)
+            if hot:
+                spec["debit"] = "hot"
+            try:
+                book.submit([spec])
+            except LedgerError as exc:
+                errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return threads * per_thread / (time.perf_counter() - start), len(errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    default_pg = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-url", default=default_pg)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per single/batched figure")
+    parser.add_argument("--per-thread", type=int, default=60, help="transfers per concurrent writer")
+    args = parser.parse_args()
+
+    admin = None
+    name = f"benchledger_{uuid.uuid4().hex[:8]}"
+    if args.backend == "postgresql":
+        admin_url = make_url(args.pg_url).set(drivername="postgresql+psycopg")
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    try:
+        book = open_ledger(url)
+        codes = _accounts(book)
+        rng = random.Random(1)
+        print(f"ledger bench on {args.backend} ({os.cpu_count()} cores)")
+
+        single = _timed(args.seconds, lambda i: len(book.submit([_spec(f"s-{i}", rng, codes)])))
+        print(f"single transfers:            {single:10,.0f} /s")
+
+        def batch(i: int) -> int:
+            return len(book.submit([_spec(f"b-{i}-{k}", rng, codes) for k in range(1_000)]))
+
+        batched = _timed(args.seconds, batch)
+        baseline = _baseline(book, "b-")
+        print(f"batched (1,000 per call):    {batched:10,.0f} /s")
+        print(
+            f"baseline executemany:        {baseline:10,.0f} /s   "
+            f"ratio {batched / baseline:.2f} (target >= 0.5)"
+        )
+
+        for label, hot in (("16 writers, one hot account", True), ("16 writers, 1,000 accounts ", False)):
+            rate, errors = _concurrent(book, codes, hot=hot, threads=16, per_thread=args.per_thread)
+            print(f"{label}: {rate:10,.0f} /s   errors {errors}")
+
+        start = time.perf_counter()
+        report = book.check()
+        elapsed = time.perf_counter() - start
+        per_million = elapsed / max(report.entries, 1) * 1_000_000
+        print(
+            f"check(): {report.entries:,} entries in {elapsed:.1f} s -> "
+            f"{per_million:.0f} s per million entries (extrapolated), clean={report.clean}"
+        )
+        book.engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
