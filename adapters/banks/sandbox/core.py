@@ -9,6 +9,7 @@ that the database's certificates name.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import threading
 import time
@@ -60,7 +61,7 @@ class SandboxBehaviour:
     discount_fen: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SandboxIdentity:
     sm2_key: Sm2PrivateKey = field(repr=False)
     sm2_certificate: Sm2Certificate
@@ -72,8 +73,9 @@ class SandboxIdentity:
     def key_id(self) -> str:
         return f"sbx-{self.sm2_certificate.serial_hex[:16]}"
 
-    @property
+    @functools.cached_property
     def letter_signer(self) -> LetterSigner:
+        # One signer object per identity: signing caches the prepared PAdES signer per LetterSigner.
         return LetterSigner(self.sm2_key, self.sm2_certificate, self.pades)
 
 
