@@ -152,8 +152,12 @@ def _split_statements(numbered: list[tuple[int, str]]) -> list[list[_Field]]:
         if not line:
             continue
         previous = current[-1]
-        if match is not None and previous.tag not in ("86", "NS", "61"):
-            raise StatementParseError(f"line {line_no}", f"unknown tag :{tag}: in an MT940 statement")
+        if previous.tag not in ("86", "NS", "61"):
+            what = f"unknown tag :{tag}:" if match is not None else f"{line[:20]!r} is not a tag and"
+            raise StatementParseError(
+                f"line {line_no}",
+                f"{what} :{previous.tag}: (line {previous.line_no}) has no continuation lines",
+            )
         # A continuation line (an unknown ":nn:" inside :86: text is a bank wrapping its free text).
         previous.continuation.append(line)
     return statements

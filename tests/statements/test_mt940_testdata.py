@@ -30,7 +30,7 @@ REFUSED: dict[str, tuple[str, str]] = {
     "betterplace/empty_entry_date.sta": ("line 1", ":61: outside a statement"),
     "betterplace/empty_line.sta": ("line 2", "no :25: account identification"),
     "betterplace/missing_crlf_at_end.sta": ("line 1", ":62F: outside a statement"),
-    "betterplace/sepa_snippet_broken.sta": ("line 6", ":25: repeated (first at line 2)"),
+    "betterplace/sepa_snippet_broken.sta": ("line 7", ":25: (line 6) has no continuation lines"),
     "cmxl/account_balance_credit.sta": ("line 1", ":60F: outside a statement"),
     "cmxl/account_balance_debit.sta": ("line 1", ":60F: outside a statement"),
     "cmxl/account_identification_iban.sta": ("line 1", ":25: outside a statement"),
