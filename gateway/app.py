@@ -25,6 +25,7 @@ from gateway.idempotency import service as idempotency
 from gateway.idempotency.middleware import IdempotencyMiddleware
 from gateway.idempotency.service import IdempotencyPolicy
 from gateway.sections.endpoints import router as sections_router
+from gateway.system_auth import service as system_auth
 
 log = logging.getLogger("gateway")
 API_VERSION = "0.1.0"
@@ -43,7 +44,7 @@ def operation_id(route: APIRoute) -> str:
 def create_app(container: Container, *, background_jobs: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_purge_idempotency_keys(container)) if background_jobs else None
+        task = asyncio.create_task(_purge_expired(container)) if background_jobs else None
         try:
             yield
         finally:
@@ -72,7 +73,13 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
         policy=policy,
         required_prefixes=REQUIRED_IDEMPOTENCY_PREFIXES,
     )
-    app.add_middleware(AuthenticationMiddleware, token_key=container.token_key, clock=container.clock)
+    app.add_middleware(
+        AuthenticationMiddleware,
+        token_key=container.token_key,
+        clock=container.clock,
+        sessions=container.sessions,
+        signer=container.signer,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(health_router)
@@ -81,15 +88,19 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     return app
 
 
-async def _purge_idempotency_keys(container: Container) -> None:
-    """The cleanup job: keys expire after the TTL (24 h by default)."""
+async def _purge_expired(container: Container) -> None:
+    """The cleanup job: idempotency keys expire after their TTL (24 h by default), remembered nonces
+    after twice the signature window."""
     while True:
         try:
-            purged = await anyio.to_thread.run_sync(
+            keys = await anyio.to_thread.run_sync(
                 lambda: idempotency.purge_expired(container.sessions, container.clock())
             )
-            if purged:
-                log.info("purged expired idempotency keys", extra={"purged": purged})
+            nonces = await anyio.to_thread.run_sync(
+                lambda: system_auth.purge_nonces(container.sessions, container.clock())
+            )
+            if keys or nonces:
+                log.info("purged expired rows", extra={"idempotency_keys": keys, "nonces": nonces})
         except Exception:
-            log.exception("idempotency purge failed; will retry")
+            log.exception("purge of expired rows failed; will retry")
         await asyncio.sleep(PURGE_INTERVAL_S)

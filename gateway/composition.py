@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.enums import DecisionMode, InstitutionKind
 from contracts.institutions import InstitutionAdapter
 from contracts.payments import PaymentProvider
+from gateway.auth.middleware import GatewaySigner
 from gateway.db import make_engine, make_sessionmaker, utcnow
 from gateway.settings import Settings
+from signing.sm2 import Sm2PrivateKey
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Container:
     engine: Engine
     sessions: sessionmaker[Session]
     token_key: bytes
+    signer: GatewaySigner
     clock: Callable[[], datetime] = field(default=utcnow)
     # Institution code -> adapter. Institutions themselves are data (gateway.institutions); this maps
     # the ones the gateway can reach to the code that reaches them.
@@ -90,6 +93,9 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
         engine=engine,
         sessions=make_sessionmaker(engine),
         token_key=settings.secret_token_key(),
+        signer=GatewaySigner(
+            settings.gateway_key_id, Sm2PrivateKey.from_pem(settings.gateway_signing_key_pem())
+        ),
         clock=clock,
         institutions=institutions,
         payments=SandboxPayments(),

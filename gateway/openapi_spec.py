@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from gateway.app import create_app
+from gateway.auth.middleware import GatewaySigner
 from gateway.composition import Container
 from gateway.db import make_engine, make_sessionmaker
 from gateway.settings import load_settings
+from signing.sm2 import Sm2PrivateKey
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
@@ -21,6 +23,7 @@ def render_openapi() -> str:
         engine=engine,
         sessions=make_sessionmaker(engine),
         token_key=b"openapi-rendering-only",
+        signer=GatewaySigner("openapi-rendering-only", Sm2PrivateKey.generate()),
     )
     try:
         spec = create_app(container).openapi()

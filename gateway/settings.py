@@ -35,7 +35,11 @@ class Settings(BaseSettings):
     # Secrets: read from a file (preferred) or the environment; never logged or returned.
     token_secret_file: Path | None = None
     token_secret: SecretStr | None = None
-    gateway_key_file: Path | None = Field(default=None, description="The gateway's SM2 private key (PEM)")
+    gateway_key_file: Path | None = Field(
+        default=None,
+        description="The gateway's SM2 private key (PKCS#8 PEM); generated into data_dir if unset",
+    )
+    gateway_key_id: str = Field(default="gateway-1", pattern=r"^[A-Za-z0-9._:-]{1,100}$")
 
     @field_validator("listen")
     @classmethod
@@ -77,6 +81,19 @@ class Settings(BaseSettings):
             generated.write_text(secrets.token_hex(32))
             generated.chmod(0o600)
         return generated.read_bytes().strip()
+
+    def gateway_signing_key_pem(self) -> bytes:
+        """The gateway's SM2 key: from the named file, else one generated once into data_dir (mode 0600)."""
+        if self.gateway_key_file is not None:
+            return self.gateway_key_file.read_bytes()
+        generated = self.data_dir / "secrets" / "gateway.key.pem"
+        if not generated.exists():
+            from signing.sm2 import Sm2PrivateKey
+
+            generated.parent.mkdir(parents=True, exist_ok=True)
+            generated.write_bytes(Sm2PrivateKey.generate().to_pem())
+            generated.chmod(0o600)
+        return generated.read_bytes()
 
 
 def load_settings(**overrides: object) -> Settings:

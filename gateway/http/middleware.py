@@ -44,6 +44,19 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (its size is already bounded by BodyLimitMiddleware further out)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth.caller import caller_of
-from gateway.http.middleware import send_problem
+from gateway.http.middleware import read_body, send_problem
 from gateway.idempotency import service
 from gateway.idempotency.service import IdempotencyPolicy, Outcome, StoredResponse
 from signing.sm3 import sm3_hex
@@ -72,7 +72,7 @@ class IdempotencyMiddleware:
         await self._run_once(scope, receive, send, key)
 
     async def _run_once(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
-        body = await _read_body(receive)
+        body = await read_body(receive)
         caller = caller_of(scope)
         client = scope.get("client") or ("unknown", 0)
         caller_key = caller.key if caller else f"anonymous:{client[0]}"
@@ -154,18 +154,6 @@ class IdempotencyMiddleware:
         assert isinstance(chunks, list)
         stored = StoredResponse(status=status, headers=headers, body=b"".join(chunks))
         await anyio.to_thread.run_sync(lambda: service.complete(self.sessions, record_id, stored))
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _replay(send: Send, response: StoredResponse) -> None:

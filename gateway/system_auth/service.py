@@ -1,0 +1,182 @@
+"""Authenticating system parties by their SM2 request signatures, and managing their keys.
+
+The checks run in this order so that the cheapest refusals come first and a nonce is only remembered
+for a request that was really signed by the key's holder (otherwise anyone could burn nonces):
+parse -> key known and active -> timestamp within the window -> signature -> nonce unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.audit import service as audit
+from gateway.auth.caller import Caller
+from gateway.errors import Conflict, GatewayError
+from gateway.system_auth.tables import SeenNonce, SystemKey
+from signing.errors import SigningError
+from signing.http_signature import MalformedAuthorizationError, parse_authorization, verify_request
+from signing.sm2 import Sm2PublicKey
+
+WINDOW = timedelta(seconds=300)
+MAX_ACTIVE_KEYS = 2
+PARTY_KINDS = ("institution", "center", "bank")
+
+
+class SignatureRefused(GatewayError):
+    status = 401
+    title = "Signature refused"
+    code: ClassVar[str] = "signature_refused"
+
+
+class MalformedAuthorization(SignatureRefused):
+    code = "malformed_authorization"
+
+
+class UnknownKey(SignatureRefused):
+    code = "unknown_key"
+
+
+class KeyRetired(SignatureRefused):
+    code = "key_retired"
+
+
+class StaleTimestamp(SignatureRefused):
+    code = "stale_timestamp"
+
+
+class BadSignature(SignatureRefused):
+    code = "bad_signature"
+
+
+class ReplayedNonce(SignatureRefused):
+    code = "replayed_nonce"
+
+
+class TooManyActiveKeys(Conflict):
+    code = "too_many_active_keys"
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    authorization: str
+    method: str
+    path_and_query: str
+    body: bytes
+
+
+def authenticate(sessions: sessionmaker[Session], request: SignedRequest, now: datetime) -> Caller:
+    try:
+        params = parse_authorization(request.authorization)
+    except MalformedAuthorizationError as exc:
+        raise MalformedAuthorization(str(exc)) from exc
+    with sessions() as session:
+        key = session.get(SystemKey, params.key_id)
+        if key is None:
+            raise UnknownKey(f"no key {params.key_id!r} is registered")
+        party_kind, party_code, pem, status = key.party_kind, key.party_code, key.public_key_pem, key.status
+    if status != "active":
+        raise KeyRetired(f"key {params.key_id!r} was retired; sign with the party's current key")
+    skew = abs(now.timestamp() - params.timestamp)
+    if skew > WINDOW.total_seconds():
+        raise StaleTimestamp(f"timestamp is {int(skew)} s away from the gateway's clock (limit 300 s)")
+    if not verify_request(
+        Sm2PublicKey.from_pem(pem), params, request.method, request.path_and_query, request.body
+    ):
+        raise BadSignature(
+            "the SM2 signature does not match the request (method, path, timestamp, nonce, body)"
+        )
+    try:
+        with sessions() as session, session.begin():
+            session.add(SeenNonce(key_id=params.key_id, nonce=params.nonce, expires_at=now + 2 * WINDOW))
+    except IntegrityError as exc:
+        raise ReplayedNonce("this nonce was already used; every request needs a fresh one") from exc
+    return Caller(kind=party_kind, subject=party_code)
+
+
+def purge_nonces(sessions: sessionmaker[Session], now: datetime) -> int:
+    with sessions() as session, session.begin():
+        result = session.execute(delete(SeenNonce).where(SeenNonce.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def register_key(
+    session: Session,
+    *,
+    party_kind: str,
+    party_code: str,
+    key_id: str,
+    public_key_pem: str,
+    now: datetime,
+    actor: str,
+) -> SystemKey:
+    """Adds an active key (in the caller's transaction). A third active key is refused: retire one first."""
+    if party_kind not in PARTY_KINDS:
+        raise ValueError(f"party_kind must be one of {PARTY_KINDS}")
+    try:
+        Sm2PublicKey.from_pem(public_key_pem)
+    except SigningError as exc:
+        raise ValueError(f"not an SM2 public key: {exc}") from exc
+    existing = session.get(SystemKey, key_id)
+    if existing is not None:
+        if (existing.party_kind, existing.party_code, existing.public_key_pem) != (
+            party_kind,
+            party_code,
+            public_key_pem,
+        ):
+            raise Conflict(f"key id {key_id!r} is already registered to another key or party")
+        return existing
+    active = session.scalar(
+        select(func.count())
+        .select_from(SystemKey)
+        .where(
+            SystemKey.party_kind == party_kind,
+            SystemKey.party_code == party_code,
+            SystemKey.status == "active",
+        )
+    )
+    if (active or 0) >= MAX_ACTIVE_KEYS:
+        raise TooManyActiveKeys(f"{party_kind} {party_code} already has {MAX_ACTIVE_KEYS} active keys")
+    key = SystemKey(
+        key_id=key_id,
+        party_kind=party_kind,
+        party_code=party_code,
+        public_key_pem=public_key_pem,
+        status="active",
+        created_at=now,
+        retired_at=None,
+    )
+    session.add(key)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="system_key.registered",
+        object_type="system_key",
+        object_id=key_id,
+        after={"party_kind": party_kind, "party_code": party_code},
+        at=now,
+    )
+    return key
+
+
+def retire_key(session: Session, key_id: str, *, now: datetime, actor: str) -> None:
+    key = session.get(SystemKey, key_id)
+    if key is None or key.status == "retired":
+        return
+    key.status, key.retired_at = "retired", now
+    audit.append(
+        session,
+        actor=actor,
+        action="system_key.retired",
+        object_type="system_key",
+        object_id=key_id,
+        before={"status": "active"},
+        after={"status": "retired"},
+        at=now,
+    )
