@@ -8,6 +8,7 @@ transactions (see `gateway.broker.workflow`), never inside one.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ from ledger import Ledger
 from signing.canonical import canonical_json
 from signing.certificates import Sm2Certificate
 from signing.signed_data import verify_canonical
+from signing.sm2 import Sm2PublicKey
 from signing.sm3 import sm3_hex
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -226,8 +228,7 @@ def start_application(
             session.flush()
     except IntegrityError:
         raise errors.ApplicationExists("a live application for this bidder and section exists") from None
-    audit.append(session, actor=f"bidder:{bidder}", action="application.created", object_type="application",
-                 object_id=app.id, after=snapshot(app), at=now)  # fmt: skip
+    # The first transition's audit record (before: draft) also records the creation.
     _apply(session, app, Event.REQUEST_QUOTES, actor=f"bidder:{bidder}", now=now)
     return app
 
@@ -427,9 +428,7 @@ def begin_payment(
         updated_at=now,
     )
     session.add(payment)
-    after = {"application_id": app.id, "amount_fen": app.premium_fen}
-    audit.append(session, actor=f"bidder:{bidder}", action="payment.started", object_type="payment",
-                 object_id=payment.id, after=after, at=now)  # fmt: skip
+    session.flush()  # the payment row exists before the provider is called (PAY's audit names it)
     return PaymentRequest.model_validate(
         {"payment_id": payment.id, "application_id": app.id, "payer_uscc": app.bidder_uscc,
          "amount_fen": app.premium_fen, "method": method}
@@ -448,7 +447,9 @@ def complete_payment(session: Session, result: PaymentResult, *, now: datetime) 
     if result.status is PaymentStatus.SUCCEEDED:
         payment.status = "succeeded"
         payment.hold_id = hold_id(app)
-        _apply(session, app, Event.PAY, actor=f"bidder:{app.bidder_uscc}", now=now)
+        _apply(
+            session, app, Event.PAY, actor=f"bidder:{app.bidder_uscc}", now=now, reason=f"paid: {payment.id}"
+        )
     else:
         payment.status = "failed"
         payment.failure_reason = (result.failure_reason or "failed")[:200]
@@ -490,13 +491,18 @@ def issue_request(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _public_key(certificate_pem: str) -> Sm2PublicKey:
+    """Certificates are parsed once per process (keyed by the PEM itself: a new one is parsed anew)."""
+    return Sm2Certificate.from_pem(certificate_pem).sm2_public_key()
+
+
 def verify_issued(institution: Institution, issued: IssuedGuarantee, app: Application) -> None:
     """Accept only what the institution really signed, about this very application."""
     data = issued.data
-    certificate = Sm2Certificate.from_pem(institution.certificate_pem)
     try:
         signature_ok = verify_canonical(
-            certificate.sm2_public_key(), data.signed_value(), issued.signature_b64
+            _public_key(institution.certificate_pem), data.signed_value(), issued.signature_b64
         )
     except ValueError:
         signature_ok = False

@@ -30,6 +30,7 @@ from contracts.institutions import (
     InstitutionUnavailable,
     IssuanceRefused,
     IssuedGuarantee,
+    IssueRequest,
     Quote,
     Surrender,
 )
@@ -140,13 +141,24 @@ class Broker:
             with transaction(self.sessions) as session:
                 service.fail_pending_payment(session, request.payment_id, str(exc), now=self.clock())
             raise errors.PaymentFailed("the payment provider is unavailable; try again") from exc
+        code = service.new_verification_code()
         with transaction(self.sessions) as session:
-            service.complete_payment(session, result, now=self.clock())
+            app = service.complete_payment(session, result, now=self.clock())
+            # Built in the same transaction that took the money: one round trip fewer per guarantee.
+            to_issue = (
+                service.issue_request(
+                    session, app, verification_code=code, verify_base_url=self.verify_base_url
+                )
+                if app.status == "paid"
+                else None
+            )
         if result.status is not PaymentStatus.SUCCEEDED:
             raise errors.PaymentFailed(result.failure_reason or "the payment failed")
-        self.issue(application_id)
+        if to_issue is not None:
+            self._issue(to_issue)
 
     def issue(self, application_id: str) -> None:
+        """Ask the institution to issue a paid order (also the retry after an institution failure)."""
         code = service.new_verification_code()
         with transaction(self.sessions) as session:
             app = session.get(Application, application_id)
@@ -156,6 +168,10 @@ class Broker:
             request = service.issue_request(
                 session, app, verification_code=code, verify_base_url=self.verify_base_url
             )
+        self._issue(request)
+
+    def _issue(self, request: IssueRequest) -> None:
+        application_id, code = request.application_id, request.verification_code
         try:
             issued = self._adapter(request.institution_code).issue(request)
         except IssuanceRefused as exc:
