@@ -42,7 +42,7 @@ from gateway.broker.tables import Application, Guarantee, Offer, Payment
 from gateway.errors import GatewayError
 from gateway.institutions.tables import Institution
 from gateway.outbox.service import emit
-from ledger import Ledger
+from ledger import AccountNotFound, Ledger
 from signing.canonical import canonical_json
 from signing.certificates import Sm2Certificate
 from signing.signed_data import verify_canonical
@@ -77,7 +77,13 @@ def _ledger(session: Session) -> Ledger:
 
 
 def _write(session: Session, posting: Posting) -> None:
-    posting.write(_ledger(session))
+    """Submit the posting; open its accounts only the first time one is missing (a failed submit runs
+    in a savepoint and leaves nothing behind), which saves a lookup per account on the hot path."""
+    book = _ledger(session)
+    try:
+        book.submit(list(posting.transfers), atomic=True)
+    except AccountNotFound:
+        posting.write(book)
 
 
 def snapshot(app: Application) -> dict[str, Any]:
