@@ -1,0 +1,1 @@
+"""Business days on the State Council holiday calendar (`business_days`, data in `cn_holidays.json`)."""
