@@ -175,7 +175,27 @@ def _carry_out(session: Session, app: Application, effect: Effect, *, fee: int) 
             posting = postings.platform_fee_refund(
                 id=f"premium-fee-refund:{app.id}", uscc=app.bidder_uscc, amount=fee, meta=meta
             )
+        _write(session, posting)
+        # The money on its way back to the bidder: a hold until the payment provider confirms.
+        posting = postings.premium_refund_payout(
+            id=refund_payout_id(app), uscc=app.bidder_uscc, amount=app.premium_fen, meta=meta
+        )
     _write(session, posting)
+
+
+def refund_payout_id(app: Application) -> str:
+    return f"premium-refund-payout:{app.id}"
+
+
+def confirm_refund_payout(session: Session, application_id: str, *, succeeded: bool) -> None:
+    """The provider's answer to a surrender refund: post the payout hold, or release it."""
+    app = session.get(Application, application_id)
+    assert app is not None
+    hold = refund_payout_id(app)
+    if succeeded:
+        _write(session, postings.settle(id=f"{hold}:settled", hold_id=hold))
+    else:
+        _write(session, postings.cancel(id=f"{hold}:failed", hold_id=hold))
 
 
 # --------------------------------------------------------------------------- apply
@@ -602,7 +622,7 @@ def cancel(
 
 def surrender(
     session: Session, *, guarantee_no: str, bidder: str, reason: SurrenderReason, now: datetime
-) -> Application:
+) -> tuple[Application, Payment | None]:
     guarantee = repository.guarantee(session, guarantee_no)
     if guarantee is None or guarantee.bidder_uscc != bidder:
         raise errors.GuaranteeNotFound(f"no guarantee {guarantee_no!r}")
@@ -620,7 +640,7 @@ def surrender(
         raise errors.SurrenderNotAllowed("bids are open: a withdrawn bid's guarantee is not refunded")
     fee = fee_fen(app.premium_fen, institution.platform_fee_ppm)
     _apply(session, app, Event.SURRENDER, actor=f"bidder:{bidder}", now=now, reason=reason.value, fee=fee)
-    return app
+    return app, _mark_refunded(session, app, now)
 
 
 def decision_mode(value: str) -> DecisionMode:

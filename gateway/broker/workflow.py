@@ -190,14 +190,24 @@ class Broker:
                 session, application_id, issued, verification_code=code, letter_pdf=letter, now=self.clock()
             )
 
-    def _refund(self, payment: Payment | None) -> None:
+    def _refund(self, payment: Payment | None) -> bool:
+        """Give a payment back through the provider; True when it confirmed."""
         if payment is None:
-            return
-        self.payments.refund(
-            RefundRequest.model_validate(
-                {"refund_id": f"rf-{payment.id}", "payment_id": payment.id, "amount_fen": payment.amount_fen}
+            return False
+        try:
+            result = self.payments.refund(
+                RefundRequest.model_validate(
+                    {
+                        "refund_id": f"rf-{payment.id}",
+                        "payment_id": payment.id,
+                        "amount_fen": payment.amount_fen,
+                    }
+                )
             )
-        )
+        except PaymentUnavailable:
+            log.warning("refund failed; to be retried", extra={"payment_id": payment.id})
+            return False
+        return result.status is PaymentStatus.SUCCEEDED
 
     # ----------------------------------------------------------------- cancel and surrender
 
@@ -210,10 +220,13 @@ class Broker:
 
     def surrender(self, *, bidder: str, guarantee_no: str, reason: SurrenderReason) -> None:
         with transaction(self.sessions) as session:
-            app = service.surrender(
+            app, payment = service.surrender(
                 session, guarantee_no=guarantee_no, bidder=bidder, reason=reason, now=self.clock()
             )
-            institution_code, premium = app.institution_code, app.premium_fen
+            institution_code, premium, application_id = app.institution_code, app.premium_fen, app.id
+        succeeded = self._refund(payment)
+        with transaction(self.sessions) as session:
+            service.confirm_refund_payout(session, application_id, succeeded=succeeded)
         adapter = self.institutions.get(institution_code or "")
         if adapter is not None and premium is not None:
             try:

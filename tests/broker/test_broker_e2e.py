@@ -210,7 +210,15 @@ def test_surrender_before_opening_refunds_the_whole_premium(
     )
     assert response.status_code == 200, response.text
     assert body(response)["status"] == "surrendered"
-    assert book(container).balance("bidder:" + BIDDER + ":premium_refund").credits_posted == 1_600 * YUAN
+    refund = book(container).balance("bidder:" + BIDDER + ":premium_refund")
+    # Owed back in full (institution's share and the platform fee), then paid out through the provider.
+    assert refund.credits_posted == 1_600 * YUAN
+    assert refund.debits_posted == 1_600 * YUAN
+    assert refund.debits_pending == 0
+    assert book(container).balance("platform:premium_clearing").credits_posted == 1_600 * YUAN
+    assert book(container).balance("institution:SBX-BANK:payable").debits_posted == 1_440 * YUAN
+    assert len(payments(container).refunds) == 1
+    assert book(container).check().clean
     again = client.post(
         f"/v1/guarantees/{number}/surrender", json={"reason": "withdrawn"}, headers=headers(container, BIDDER)
     )
