@@ -318,8 +318,12 @@ def record_quotes(
     if not usable:
         _apply(session, app, Event.NO_QUOTES, actor="system:broker", now=now, reason="no institution quoted")
         return app
-    center = repository.center(session, app.center_code, lock=True)
+    center = repository.center(session, app.center_code)
     assert center is not None
+    if center.allocation_policy == AllocationPolicy.ROUND_ROBIN.value:
+        # Only round-robin needs the center's counter under a lock (one writer per center at a time).
+        center = repository.center(session, app.center_code, lock=True)
+        assert center is not None
     records = {row.code: row.record for row in repository.institutions(session, list(usable))}
     candidates = [
         Candidate(code, quote.premium_fen.fen, quote.decision, records.get(code, 0))
