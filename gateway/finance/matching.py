@@ -1,0 +1,377 @@
+"""Reconciliation matching: bank statement lines of the escrow account against expected ledger items.
+
+Pure functions over immutable inputs; the caller loads lines and open items, calls `reconcile`, and
+records the matches. Rules, applied in this order, each only to what the earlier rules left:
+
+1. ``reference``: the line's bank or customer reference equals an item's `bank_reference` (same
+   direction and currency). One item of the same amount is a one-to-one match; otherwise, when the
+   open items carrying that reference add up to the line, the line settles all of them.
+2. ``amount_counterparty_date``: same direction, currency, amount and counterparty account, with the
+   line's value date within `drift_days` calendar days of the item's expected date. Among several
+   candidates the nearest date wins, then the earlier date, then the smaller item id.
+3. ``group``: within one counterparty account, direction and currency and the same date window,
+   first one line settling 2..`max_group` items (a bidder's deposits for several sections paid in
+   one transfer), then 2..`max_group` lines settling one item (a refund paid out in several
+   transfers). The bound: a group has at most `max_group` (5) members drawn from the
+   `group_candidates` (12) candidates nearest in date, so one search tries at most
+   C(12,2)+…+C(12,5) = 1,573 subsets. Tie-break: the smallest group wins; among groups of one size,
+   the first in lexicographic order of the candidates sorted by (distance in days, date, id).
+
+Determinism: lines are processed in (value date, key) order and items in (expected date, id) order,
+whatever order they were passed in; each rule is greedy in that order. The same inputs always give
+the same matches.
+
+Never twice: items whose id is in `matched_item_ids` and lines whose `key` is in `matched_line_keys`
+(matched by an earlier run) are left out, and a line that appears twice in one run (the same
+statement imported twice) is matched at most once, so re-importing a statement matches nothing again.
+Reversal lines (MT940 RC/RD) are never matched: they undo an earlier movement and need an operator.
+The counterparty name is carried for reports but not matched on: banks spell names inconsistently
+(全角/半角 brackets, truncation), accounts they report exactly. Partial settlement (lines adding up
+to less than an item) is not a match; the item stays open.
+
+Cost: dict indexes keyed by reference, by (direction, currency, counterparty, amount) and by
+(direction, currency, counterparty), each list sorted by date and searched by bisection, so the work
+is O((lines + items) log) plus the bounded group searches for what is left after rules 1 and 2.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar, Literal
+
+from contracts.statements import Direction, Statement, StatementLine
+from gateway.errors import GatewayError
+
+MatchRule = Literal["reference", "amount_counterparty_date", "group"]
+
+
+class MatchingError(GatewayError):
+    code: ClassVar[str] = "invalid_matching_input"
+    status: ClassVar[int] = 422
+    title: ClassVar[str] = "Reconciliation inputs are inconsistent"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLine:
+    """A statement line and the account whose statement it is on."""
+
+    account: str
+    line: StatementLine
+
+    @property
+    def key(self) -> str:
+        """Stable across imports of the same statement: the bank's reference when it gives one,
+        otherwise the line's place in its file."""
+        line = self.line
+        head = f"{self.account}|{line.value_date.isoformat()}|{line.direction}|{line.amount_minor}"
+        if line.bank_reference:
+            return f"{head}|ref:{line.bank_reference}"
+        return f"{head}|at:{line.source_location}"
+
+
+def statement_lines(statement: Statement) -> tuple[AccountLine, ...]:
+    return tuple(AccountLine(statement.account, line) for line in statement.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerItem:
+    """A movement the ledger expects on the escrow account: a deposit in (credit) or a refund out (debit)."""
+
+    item_id: str
+    amount_minor: int
+    direction: Direction
+    counterparty_account: str
+    counterparty_name: str
+    expected_date: date
+    bank_reference: str | None = None
+    currency: str = "CNY"
+
+    def __post_init__(self) -> None:
+        amount = self.amount_minor
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise MatchingError(f"ledger item {self.item_id}: an amount is an int > 0, got {amount!r}")
+        if self.direction not in ("credit", "debit"):
+            raise MatchingError(f"ledger item {self.item_id}: direction is credit or debit")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule: MatchRule
+    lines: tuple[AccountLine, ...]
+    items: tuple[LedgerItem, ...]
+
+    @property
+    def line_keys(self) -> tuple[str, ...]:
+        return tuple(line.key for line in self.lines)
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(item.item_id for item in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingRules:
+    drift_days: int = 3
+    max_group: int = 5
+    group_candidates: int = 12
+
+    def __post_init__(self) -> None:
+        if self.drift_days < 0 or not 2 <= self.max_group <= self.group_candidates <= 20:
+            raise MatchingError("need drift_days >= 0 and 2 <= max_group <= group_candidates <= 20")
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    matches: tuple[Match, ...]
+    unmatched_lines: tuple[AccountLine, ...]
+    unmatched_items: tuple[LedgerItem, ...]
+
+
+def reconcile(
+    lines: Iterable[AccountLine],
+    items: Iterable[LedgerItem],
+    *,
+    matched_item_ids: Set[str] = frozenset(),
+    matched_line_keys: Set[str] = frozenset(),
+    rules: MatchingRules = MatchingRules(),
+) -> Reconciliation:
+    return _Matcher(lines, items, matched_item_ids, matched_line_keys, rules).run()
+
+
+def _item_order(item: LedgerItem) -> tuple[date, str]:
+    return (item.expected_date, item.item_id)
+
+
+# Bucket of one side: parallel lists of date ordinals and indexes into that side, sorted by date.
+_Bucket = tuple[list[int], list[int]]
+
+
+class _Matcher:
+    # The loops below read plain lists prepared once (dates as ordinals, "direction currency" flows,
+    # compact counterparty accounts): at a million lines, attribute access is most of the cost.
+    def __init__(
+        self,
+        lines: Iterable[AccountLine],
+        items: Iterable[LedgerItem],
+        matched_item_ids: Set[str],
+        matched_line_keys: Set[str],
+        rules: MatchingRules,
+    ) -> None:
+        self.rules = rules
+        self.drift = rules.drift_days
+        seen_ids: set[str] = set()
+        open_items: list[LedgerItem] = []
+        for item in items:
+            item_id = item.item_id
+            if item_id in seen_ids:
+                raise MatchingError(f"ledger item {item_id} is given twice")
+            seen_ids.add(item_id)
+            if item_id not in matched_item_ids:
+                open_items.append(item)
+        open_items.sort(key=_item_order)
+        self.items = open_items
+        self.item_day = [item.expected_date.toordinal() for item in open_items]
+        self.item_amount = [item.amount_minor for item in open_items]
+        self.item_flow = [f"{item.direction} {item.currency}" for item in open_items]
+        self.item_party = [_account_key(item.counterparty_account) for item in open_items]
+        self.item_used = bytearray(len(open_items))
+
+        given = list(lines)
+        given_keys = [line.key for line in given]
+        given_days = [line.line.value_date.toordinal() for line in given]
+        order = [k for k in range(len(given)) if given_keys[k] not in matched_line_keys]
+        order.sort(key=given_keys.__getitem__)
+        order.sort(key=given_days.__getitem__)  # stable: (value date, key)
+        self.lines = [given[k] for k in order]
+        self.keys = [given_keys[k] for k in order]
+        self.line_day = [given_days[k] for k in order]
+        statement = [line.line for line in self.lines]
+        self.line_amount = [line.amount_minor for line in statement]
+        self.line_flow = [f"{line.direction} {line.currency}" for line in statement]
+        self.line_party = [_account_key(line.counterparty_account) for line in statement]
+        # 1 = matched; 2 = takes no part (a reversal, or a repeat of a key already seen in this run).
+        self.line_used = bytearray(len(self.lines))
+        seen_keys: set[str] = set()
+        for index, key in enumerate(self.keys):
+            if key in seen_keys or statement[index].is_reversal:
+                self.line_used[index] = 2
+            seen_keys.add(key)
+        self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
+
+    def run(self) -> Reconciliation:
+        self._by_reference()
+        self._by_amount_counterparty_date()
+        self._line_settles_items()
+        self._lines_settle_item()
+        lines, items = self.lines, self.items
+        matches = tuple(
+            Match(rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items)))
+            for rule, at_lines, at_items in self.found
+        )
+        line_state, item_state = self.line_used, self.item_used
+        return Reconciliation(
+            matches=matches,
+            unmatched_lines=tuple(line for line, used in zip(lines, line_state, strict=True) if used != 1),
+            unmatched_items=tuple(item for item, used in zip(items, item_state, strict=True) if not used),
+        )
+
+    def _record(self, rule: MatchRule, line_indexes: Sequence[int], item_indexes: Sequence[int]) -> None:
+        for i in line_indexes:
+            self.line_used[i] = 1
+        for j in item_indexes:
+            self.item_used[j] = 1
+        self.found.append((rule, line_indexes, item_indexes))
+
+    def _by_reference(self) -> None:
+        index: dict[tuple[str, str], list[int]] = {}
+        for j, item in enumerate(self.items):
+            if item.bank_reference:
+                index.setdefault((item.bank_reference, self.item_flow[j]), []).append(j)
+        if not index:
+            return
+        item_used, line_used, item_amount = self.item_used, self.line_used, self.item_amount
+        for i, account_line in enumerate(self.lines):
+            if line_used[i]:
+                continue
+            line = account_line.line
+            flow, amount = self.line_flow[i], self.line_amount[i]
+            for reference in (line.bank_reference, line.customer_reference):
+                found = index.get((reference, flow)) if reference else None
+                if found is None:
+                    continue
+                open_ones = [j for j in found if not item_used[j]]
+                same_amount = [j for j in open_ones if item_amount[j] == amount]
+                if same_amount:
+                    self._record("reference", (i,), (same_amount[0],))
+                    break
+                if len(open_ones) > 1 and sum(item_amount[j] for j in open_ones) == amount:
+                    self._record("reference", (i,), open_ones)
+                    break
+
+    def _by_amount_counterparty_date(self) -> None:
+        buckets: dict[tuple[str, str, int], _Bucket] = {}
+        item_used, line_used = self.item_used, self.line_used
+        for j, party in enumerate(self.item_party):
+            if item_used[j] or party is None:
+                continue
+            bucket = buckets.get((self.item_flow[j], party, self.item_amount[j]))
+            if bucket is None:
+                buckets[self.item_flow[j], party, self.item_amount[j]] = ([self.item_day[j]], [j])
+            else:
+                bucket[0].append(self.item_day[j])
+                bucket[1].append(j)
+        if not buckets:
+            return
+        drift = self.drift
+        found_pairs = self.found
+        for i, party in enumerate(self.line_party):
+            if line_used[i] or party is None:
+                continue
+            found = buckets.get((self.line_flow[i], party, self.line_amount[i]))
+            if found is None:
+                continue
+            days, indexes = found
+            day = self.line_day[i]
+            best = -1
+            best_distance = drift + 1
+            for position in range(bisect_left(days, day - drift), bisect_right(days, day + drift)):
+                j = indexes[position]
+                distance = abs(days[position] - day)
+                if distance < best_distance and not item_used[j]:
+                    best, best_distance = j, distance
+            if best >= 0:
+                line_used[i] = 1
+                item_used[best] = 1
+                found_pairs.append(("amount_counterparty_date", (i,), (best,)))
+
+    def _line_settles_items(self) -> None:
+        buckets = _group_buckets(self.item_flow, self.item_party, self.item_day, self.item_used)
+        if not buckets:
+            return
+        for i, party in enumerate(self.line_party):
+            if self.line_used[i] or party is None:
+                continue
+            bucket = buckets.get((self.line_flow[i], party))
+            if bucket is not None:
+                day, amount = self.line_day[i], self.line_amount[i]
+                chosen = self._find_group(bucket, day, amount, self.item_used, self.item_amount)
+                if chosen is not None:
+                    self._record("group", (i,), chosen)
+
+    def _lines_settle_item(self) -> None:
+        buckets = _group_buckets(self.line_flow, self.line_party, self.line_day, self.line_used)
+        if not buckets:
+            return
+        for j, party in enumerate(self.item_party):
+            if self.item_used[j] or party is None:
+                continue
+            bucket = buckets.get((self.item_flow[j], party))
+            if bucket is not None:
+                day, amount = self.item_day[j], self.item_amount[j]
+                chosen = self._find_group(bucket, day, amount, self.line_used, self.line_amount)
+                if chosen is not None:
+                    self._record("group", chosen, (j,))
+
+    def _find_group(
+        self, bucket: _Bucket, day: int, target: int, used: bytearray, amounts: Sequence[int]
+    ) -> tuple[int, ...] | None:
+        """Indexes of 2..max_group open members within the window adding up to `target`, or None."""
+        days, indexes = bucket
+        candidates: list[tuple[int, int, int]] = []  # (distance, position in the date order, index)
+        for position in range(bisect_left(days, day - self.drift), bisect_right(days, day + self.drift)):
+            member = indexes[position]
+            if not used[member] and 0 < amounts[member] < target:
+                candidates.append((abs(days[position] - day), position, member))
+        if len(candidates) < 2:
+            return None
+        candidates.sort()
+        members = [member for _, _, member in candidates[: self.rules.group_candidates]]
+        member_amounts = [amounts[member] for member in members]
+        if sum(member_amounts) < target:
+            return None
+        for size in range(2, min(self.rules.max_group, len(members)) + 1):
+            found = _first_subset(member_amounts, target, size, 0)
+            if found is not None:
+                return tuple(members[k] for k in found)
+        return None
+
+
+def _group_buckets(
+    flows: Sequence[str], parties: Sequence[str | None], days: Sequence[int], used: bytearray
+) -> dict[tuple[str, str], _Bucket]:
+    """Open entries by (flow, counterparty), in date order (the sides are kept in date order)."""
+    buckets: dict[tuple[str, str], _Bucket] = {}
+    for index, party in enumerate(parties):
+        if used[index] or party is None:
+            continue
+        bucket = buckets.setdefault((flows[index], party), ([], []))
+        bucket[0].append(days[index])
+        bucket[1].append(index)
+    return buckets
+
+
+def _first_subset(amounts: Sequence[int], target: int, size: int, start: int) -> tuple[int, ...] | None:
+    """The lexicographically first `size` positions from `start` whose positive amounts sum to target."""
+    if size == 1:
+        for position in range(start, len(amounts)):
+            if amounts[position] == target:
+                return (position,)
+        return None
+    for position in range(start, len(amounts) - size + 1):
+        amount = amounts[position]
+        if amount < target:  # every other member is positive, so this one must leave room
+            rest = _first_subset(amounts, target - amount, size - 1, position + 1)
+            if rest is not None:
+                return (position, *rest)
+    return None
+
+
+def _account_key(account: str | None) -> str | None:
+    """Account numbers as banks print them, with spaces between groups; None when absent."""
+    if account is None:
+        return None
+    compact = "".join(account.split())
+    return compact or None
