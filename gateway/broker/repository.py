@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -102,3 +103,15 @@ def bidders_guarantees(session: Session, uscc: str, *, after: str, limit: int) -
         .order_by(Guarantee.guarantee_no)
         .limit(limit)
     ).all()
+
+
+def offered_with_all_offers_lapsed(session: Session, *, now: datetime, limit: int) -> list[str]:
+    rows = session.execute(
+        select(Offer.application_id)
+        .join(Application, Application.id == Offer.application_id)
+        .where(Application.status == "offered")
+        .group_by(Offer.application_id)
+        .having(func.max(Offer.valid_until) <= now)
+        .limit(limit)
+    ).all()
+    return [str(row[0]) for row in rows]

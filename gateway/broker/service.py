@@ -613,6 +613,19 @@ def _mark_refunded(session: Session, app: Application, now: datetime) -> Payment
     return None
 
 
+def expire_offers(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
+    """Orders whose every offer has lapsed become expired_offer (freeing the bidder's slot). Run by a
+    periodic job; awaiting_payment is left alone here because a review can outlast the quote."""
+    candidates = repository.offered_with_all_offers_lapsed(session, now=now, limit=limit)
+    expired = []
+    for application_id in candidates:
+        app = repository.lock_application(session, application_id)
+        if app is not None and S(app.status) is S.OFFERED:
+            _apply(session, app, Event.OFFER_EXPIRED, actor="system:broker", now=now, reason="offers lapsed")
+            expired.append(app.id)
+    return expired
+
+
 # --------------------------------------------------------------------------- cancel and surrender
 
 

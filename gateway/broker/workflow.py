@@ -209,6 +209,11 @@ class Broker:
             return False
         return result.status is PaymentStatus.SUCCEEDED
 
+    def expire_offers(self) -> list[str]:
+        """Periodic job: orders whose offers all lapsed become expired_offer."""
+        with transaction(self.sessions) as session:
+            return service.expire_offers(session, now=self.clock())
+
     # ----------------------------------------------------------------- cancel and surrender
 
     def cancel(self, *, bidder: str, application_id: str) -> None:

@@ -419,3 +419,22 @@ def test_letter_pdf_is_the_institution_signed_letter(
     assert verdict.ok, verdict.checks
     assert verdict.letter is not None
     assert verdict.letter.guarantee_no == number
+
+
+def test_lapsed_offers_expire_the_order_and_free_the_slot(
+    client: TestClient, container: Container, market: Market
+) -> None:
+    from datetime import UTC, datetime
+
+    from gateway.broker.workflow import Broker
+
+    app = apply(client, container, market.section)
+    assert Broker.from_container(container).expire_offers() == []
+    container.clock = lambda: datetime.now(UTC) + timedelta(hours=1)
+    assert Broker.from_container(container).expire_offers() == [app["id"]]
+    current = client.get(f"/v1/applications/{app['id']}", headers=headers(container, BIDDER))
+    assert body(current)["status"] == "expired_offer"
+    again = client.post(
+        "/v1/applications", json={"section_code": market.section}, headers=headers(container, BIDDER)
+    )
+    assert again.status_code == 201
