@@ -24,6 +24,8 @@ from gateway.http.schemas import PROBLEM_RESPONSES
 from gateway.idempotency import service as idempotency
 from gateway.idempotency.middleware import IdempotencyMiddleware
 from gateway.idempotency.service import IdempotencyPolicy
+from gateway.outbox import worker as outbox_worker
+from gateway.outbox.endpoints import router as events_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
 
@@ -44,11 +46,12 @@ def operation_id(route: APIRoute) -> str:
 def create_app(container: Container, *, background_jobs: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_purge_expired(container)) if background_jobs else None
+        jobs = (_purge_expired(container), outbox_worker.run_worker(container)) if background_jobs else ()
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
 
     app = FastAPI(
@@ -85,6 +88,7 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(health_router)
     app.include_router(sections_router)
     app.include_router(broker_router)
+    app.include_router(events_router)
     return app
 
 

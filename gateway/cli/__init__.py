@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import audit, db, demo, institutions, ledger, letter, openapi, serve, sm2, users
+from gateway.cli import audit, db, demo, institutions, ledger, letter, openapi, outbox, serve, sm2, users
 from gateway.cli.common import CliError
 
 __all__ = ["CliError", "main"]
@@ -19,5 +19,5 @@ def main() -> None:
     """Electronic-guarantee gateway: bidders, institutions, trading centers and center finance."""
 
 
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions):
+for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox):
     main.add_command(module.command)

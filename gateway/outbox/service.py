@@ -1,25 +1,260 @@
-"""`emit`: an outbox row in the caller's transaction (commits with the state change, or not at all)."""
+"""Outbox use cases (never commit; the caller's transaction decides).
+
+- `emit`: an event in the business transaction, with its audience and one delivery row per matching
+  active webhook subscription. Routing is decided here, at emit time: the subscribers at the moment of
+  the change get it, a subscription made later does not (the events API serves the history).
+- `subscribe` / `unsubscribe`: a party's webhooks.
+- `redeliver` / `redeliver_dead`: put deliveries back to pending with a fresh retry cycle.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any, Final
+from urllib.parse import urlsplit
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gateway.audit import service as audit
 from gateway.db import utcnow
-from gateway.outbox.tables import OutboxEvent
+from gateway.errors import Conflict, GatewayError, NotFound
+from gateway.outbox.tables import OutboxDelivery, OutboxEvent, WebhookSubscription
+from gateway.sections.tables import Section
 from signing.canonical import canonical_json
 
+PENDING: Final = "pending"
+DELIVERING: Final = "delivering"
+DELIVERED: Final = "delivered"
+DEAD: Final = "dead"
+STATUSES: Final = (PENDING, DELIVERING, DELIVERED, DEAD)
+PARTY_KINDS: Final = ("center", "institution", "bank")
 
-def emit(session: Session, type: str, data: Mapping[str, Any]) -> OutboxEvent:  # noqa: A002
+# The events of the "Center integration" issue; subscribers may name these or patterns over them.
+EVENT_TYPES: Final = (
+    "guarantee.issued",
+    "guarantee.extended",
+    "guarantee.surrendered",
+    "guarantee.released",
+    "guarantee.claimed",
+    "claim.decided",
+    "deposit.received",
+    "deposit.refunded",
+)
+
+
+class EventNotFound(NotFound):
+    code = "event_not_found"
+    title = "No such event"
+
+
+class NoWebhookSubscription(Conflict):
+    code = "no_webhook_subscription"
+    title = "No webhook delivery to redeliver"
+
+
+class InvalidSubscription(GatewayError):
+    code = "invalid_subscription"
+    title = "Invalid webhook subscription"
+
+
+def emit(
+    session: Session,
+    type: str,  # noqa: A002
+    data: Mapping[str, Any],
+    *,
+    center: str | None = None,
+    institution: str | None = None,
+    bank: str | None = None,
+) -> OutboxEvent:
+    """Write an event in the caller's transaction. The audience defaults to `data`'s `center_code`
+    (or the center of its `section_code`), `institution_code` and `bank_code`."""
+    now = utcnow()
+    center = center or _text(data.get("center_code")) or _center_of(session, _text(data.get("section_code")))
+    institution = institution or _text(data.get("institution_code"))
+    bank = bank or _text(data.get("bank_code"))
     event = OutboxEvent(
         event_id=f"evt_{uuid.uuid4().hex}",
         type=type,
         data=canonical_json(dict(data)).decode(),
-        created_at=utcnow(),
+        created_at=now,
         attempts=0,
+        center_code=center,
+        institution_code=institution,
+        bank_code=bank,
     )
     session.add(event)
+    audience = [
+        (kind, code) for kind, code in zip(PARTY_KINDS, (center, institution, bank), strict=True) if code
+    ]
+    for subscription in _subscriptions(session, audience):
+        if wants(subscription.event_types, type):
+            session.add(
+                OutboxDelivery(
+                    event=event,
+                    subscription_id=subscription.id,
+                    status=PENDING,
+                    attempts=0,
+                    started_at=now,
+                    next_attempt_at=now,
+                )
+            )
     return event
+
+
+def wants(event_types: str, type: str) -> bool:  # noqa: A002
+    return any(fnmatchcase(type, pattern) for pattern in event_types.split())
+
+
+def subscribe(
+    session: Session,
+    *,
+    party_kind: str,
+    party_code: str,
+    url: str,
+    event_types: Iterable[str] = ("*",),
+    now: datetime,
+    actor: str,
+) -> WebhookSubscription:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidSubscription("the webhook URL must be http(s)://host/...")
+    if party_kind not in PARTY_KINDS:
+        raise InvalidSubscription(f"party kind must be one of {', '.join(PARTY_KINDS)}")
+    types = " ".join(event_types)
+    if not types or len(url) > 500:
+        raise InvalidSubscription("name at least one event type and a URL of at most 500 characters")
+    subscription = WebhookSubscription(
+        id=f"whs_{uuid.uuid4().hex[:24]}",
+        party_kind=party_kind,
+        party_code=party_code,
+        url=url,
+        event_types=types,
+        active=True,
+        created_at=now,
+    )
+    session.add(subscription)
+    audit.append(
+        session,
+        actor=actor,
+        action="webhook.subscribed",
+        object_type="webhook_subscription",
+        object_id=subscription.id,
+        after={"party": f"{party_kind}:{party_code}", "url": url, "event_types": types},
+        at=now,
+    )
+    return subscription
+
+
+def redeliver(
+    session: Session, event_id: str, *, now: datetime, actor: str, party: tuple[str, str] | None = None
+) -> list[OutboxDelivery]:
+    """Every delivery of the event (to `party`'s subscriptions only, when given) back to pending with a
+    fresh retry cycle, delivered ones included (the receiver asked again). A delivery in flight under
+    a live lease is left to finish."""
+    event = session.scalars(select(OutboxEvent).where(OutboxEvent.event_id == event_id)).first()
+    if event is None or (party is not None and not _concerns(event, party)):
+        raise EventNotFound(f"no event {event_id}")
+    query = (
+        select(OutboxDelivery)
+        .join(WebhookSubscription)
+        .where(OutboxDelivery.outbox_id == event.id)
+        .order_by(OutboxDelivery.id)
+        .with_for_update(of=OutboxDelivery)
+    )
+    if party is not None:
+        query = query.where(
+            WebhookSubscription.party_kind == party[0], WebhookSubscription.party_code == party[1]
+        )
+    deliveries = list(session.scalars(query))
+    if not deliveries:
+        raise NoWebhookSubscription(f"event {event_id} has no webhook delivery to redeliver")
+    for delivery in deliveries:
+        if not (delivery.status == DELIVERING and delivery.lease_until and delivery.lease_until > now):
+            _restart(delivery, now)
+    event.delivered_at = None
+    audit.append(
+        session,
+        actor=actor,
+        action="outbox.redelivered",
+        object_type="outbox_event",
+        object_id=event_id,
+        after={"deliveries": [d.id for d in deliveries]},
+        at=now,
+    )
+    return deliveries
+
+
+def redeliver_dead(session: Session, *, now: datetime, actor: str) -> int:
+    dead = list(
+        session.scalars(select(OutboxDelivery).where(OutboxDelivery.status == DEAD).with_for_update())
+    )
+    for delivery in dead:
+        _restart(delivery, now)
+    if dead:
+        audit.append(
+            session,
+            actor=actor,
+            action="outbox.redelivered_dead",
+            object_type="outbox",
+            object_id="dead",
+            after={"deliveries": len(dead)},
+            at=now,
+        )
+    return len(dead)
+
+
+def _restart(delivery: OutboxDelivery, now: datetime) -> None:
+    delivery.status = PENDING
+    delivery.attempts = 0
+    delivery.started_at = now
+    delivery.next_attempt_at = now
+    delivery.last_error = None
+    delivery.locked_by = None
+    delivery.lease_until = None
+    delivery.delivered_at = None
+
+
+def audience_column(kind: str) -> Any:
+    """The outbox column naming a party of this kind."""
+    return {
+        "center": OutboxEvent.center_code,
+        "institution": OutboxEvent.institution_code,
+        "bank": OutboxEvent.bank_code,
+    }[kind]
+
+
+def _concerns(event: OutboxEvent, party: tuple[str, str]) -> bool:
+    kind, code = party
+    return kind in PARTY_KINDS and getattr(event, f"{kind}_code") == code
+
+
+def _subscriptions(session: Session, audience: list[tuple[str, str]]) -> list[WebhookSubscription]:
+    if not audience:
+        return []
+    return list(
+        session.scalars(
+            select(WebhookSubscription).where(
+                WebhookSubscription.active.is_(True),
+                or_(
+                    *(
+                        (WebhookSubscription.party_kind == kind) & (WebhookSubscription.party_code == code)
+                        for kind, code in audience
+                    )
+                ),
+            )
+        )
+    )
+
+
+def _center_of(session: Session, section_code: str | None) -> str | None:
+    if section_code is None:
+        return None
+    return session.scalar(select(Section.center_code).where(Section.code == section_code))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
