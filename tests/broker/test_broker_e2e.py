@@ -438,3 +438,31 @@ def test_lapsed_offers_expire_the_order_and_free_the_slot(
         "/v1/applications", json={"section_code": market.section}, headers=headers(container, BIDDER)
     )
     assert again.status_code == 201
+
+
+def test_a_guarantee_signed_with_the_wrong_key_is_not_accepted(
+    client: TestClient, container: Container, market: Market
+) -> None:
+    bank, insurer = (
+        sandbox(container.institutions["SBX-BANK"]),
+        sandbox(container.institutions["SBX-INSURER"]),
+    )
+    bank.identity = insurer.identity  # signs with a key the bank's certificate does not certify
+    bank.behaviour.render_letter = False
+    app = apply(client, container, market.section)
+    offer = next(o for o in app["offers"] if o["institution"]["code"] == "SBX-BANK")
+    client.post(
+        f"/v1/applications/{app['id']}/accept",
+        json={"offer_id": offer["offer_id"]},
+        headers=headers(container, BIDDER),
+    )
+    paid = client.post(f"/v1/applications/{app['id']}/payments", json={}, headers=headers(container, BIDDER))
+    assert paid.status_code == 502
+    assert body(paid)["code"] == "institution_signature_invalid"
+    current = body(client.get(f"/v1/applications/{app['id']}", headers=headers(container, BIDDER)))
+    assert current["status"] == "paid"
+    assert current["guarantee_no"] is None
+    with container.sessions() as session:
+        assert session.scalars(select(Guarantee)).all() == []
+    clearing = book(container).balance("platform:premium_clearing")
+    assert (clearing.debits_pending, clearing.debits_posted) == (1_600 * YUAN, 0)
