@@ -19,10 +19,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, overload
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, exists, inspect, select
+from sqlalchemy import Connection, Engine, Row, and_, exists, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement
 
@@ -51,7 +52,18 @@ from ledger.model import (
     check_account_code,
     check_currency,
 )
-from ledger.posting import AccountState, Plan, Request, State, TransferRow, expiry_request, parse, plan
+from ledger.posting import (
+    ENTRY_COLUMNS,
+    TRANSFER_COLUMNS,
+    AccountState,
+    Plan,
+    Request,
+    State,
+    TransferRow,
+    expiry_request,
+    parse,
+    plan,
+)
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -282,21 +294,22 @@ class Ledger:
                     codes.update((known[target].debit_account, known[target].credit_account))
                 elif target in in_batch:
                     codes.update(in_batch[target].accounts)
-        accounts = _lock_accounts(c, sorted(codes))
+        sql = _Sql.of(c)
+        accounts = _lock_accounts(c, sql, sorted(codes))
         # Only now, under the locks, look at what exists: a concurrent writer of the same id or a
         # resolution of the same hold holds one of these locks, so it has committed or not started.
-        known.update(_transfers_where(c, t.id, set(in_batch) - known.keys()))
+        existing = _existing_ids(c, sql, sorted(set(in_batch) - known.keys()))
+        if existing:
+            known.update(_transfers_where(c, t.id, existing))
         state = State(accounts=accounts, transfers=known, resolutions={}, reversals={})
         if targets:
             for row in _transfers_where(c, t.pending_id, targets).values():
                 state.resolutions[str(row.pending_id)] = row
             for row in _transfers_where(c, t.reverses_id, targets).values():
                 state.reversals[str(row.reverses_id)] = row.id
-        result = plan(requests, state, now=now, atomic=atomic)
+        result = plan(requests, state, now=now, atomic=atomic, db_time=sql.db_time(now))
         if result.transfers:
-            c.execute(tables.transfers.insert(), result.transfers)
-            c.execute(tables.entries.insert(), result.entries)
-            c.execute(_UPDATE_ACCOUNT, [_account_params(a) for a in accounts.values() if a.dirty])
+            _write_rows(c, sql, result, [a for a in accounts.values() if a.dirty])
         return result
 
     def get_transfer(self, id: str) -> Transfer | None:  # noqa: A002
@@ -417,30 +430,137 @@ class Ledger:
         raise TransactionConflict("concurrent update; roll back and retry")  # pragma: no cover
 
 
-_UPDATE_ACCOUNT = (
-    tables.accounts.update()
-    .where(tables.accounts.c.id == bindparam("_id"))
-    .values(
-        debits_posted=bindparam("_debits_posted"),
-        credits_posted=bindparam("_credits_posted"),
-        debits_pending=bindparam("_debits_pending"),
-        credits_pending=bindparam("_credits_pending"),
-        entry_seq=bindparam("_entry_seq"),
-        head_hash=bindparam("_head_hash"),
-    )
+_LOCKED_COLUMNS = (
+    "id, code, kind, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "
+    "debits_posted, credits_posted, debits_pending, credits_pending, entry_seq, head_hash"
 )
 
 
-def _account_params(a: AccountState) -> dict[str, Any]:
-    return {
-        "_id": a.id,
-        "_debits_posted": a.debits_posted,
-        "_credits_posted": a.credits_posted,
-        "_debits_pending": a.debits_pending,
-        "_credits_pending": a.credits_pending,
-        "_entry_seq": a.entry_seq,
-        "_head_hash": a.head_hash,
-    }
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    """The write path's statements in the driver's own parameter style, and its timestamp form."""
+
+    postgresql: bool
+    marker: str
+    insert_transfer: str
+    insert_entry: str
+    update_account: str
+    time_processor: Callable[[Any], Any] | None
+
+    @staticmethod
+    def of(c: Connection) -> _Sql:
+        dialect = c.dialect
+        cached = _SQL_CACHE.get(dialect)
+        if cached is not None:
+            return cached
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+
+        def insert(table: str, columns: tuple[str, ...]) -> str:
+            return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+
+        totals = (
+            "debits_posted",
+            "credits_posted",
+            "debits_pending",
+            "credits_pending",
+            "entry_seq",
+            "head_hash",
+        )
+        sql = _Sql(
+            postgresql=dialect.name == "postgresql",
+            marker=marker,
+            insert_transfer=insert(tables.transfers.name, TRANSFER_COLUMNS),
+            insert_entry=insert(tables.entries.name, ENTRY_COLUMNS),
+            update_account=(
+                f"UPDATE {tables.accounts.name} SET {', '.join(f'{n} = {marker}' for n in totals)} "
+                f"WHERE id = {marker}"
+            ),
+            time_processor=tables.transfers.c.created_at.type.dialect_impl(dialect).bind_processor(dialect),
+        )
+        _SQL_CACHE[dialect] = sql
+        return sql
+
+    def db_time(self, now: datetime) -> Callable[[datetime], object]:
+        """Timestamps as the column type would bind them (converted once for the batch's ``now``)."""
+        process = self.time_processor
+        if process is None:
+            return _identity
+        now_db = process(now)
+
+        def db_time(value: datetime) -> object:
+            return now_db if value is now else process(value)
+
+        return db_time
+
+    def in_list(self, column: str, values: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+        if self.postgresql:
+            # A semi-join on unnest, not ``= ANY(array)``: with young statistics the planner may pick
+            # a sequential scan, and ANY then compares every row with every element.
+            return f"{column} IN (SELECT unnest({self.marker}::text[]))", (list(values),)
+        return f"{column} IN ({', '.join([self.marker] * len(values))})", tuple(values)
+
+
+_SQL_CACHE: dict[Any, _Sql] = {}
+
+
+def _identity(value: datetime) -> object:
+    return value
+
+
+def _account_params(a: AccountState) -> tuple[object, ...]:
+    return (
+        a.debits_posted,
+        a.credits_posted,
+        a.debits_pending,
+        a.credits_pending,
+        a.entry_seq,
+        a.head_hash,
+        a.id,
+    )
+
+
+_PG_UPDATE_ACCOUNTS = f"""
+    UPDATE {tables.accounts.name} AS a
+    SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, credits_pending = v.cpe,
+        entry_seq = v.seq, head_hash = v.head
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[],
+                %s::bigint[]) AS v(dp, cp, dpe, cpe, seq, head, id)
+    WHERE a.id = v.id
+"""
+
+
+_COPY_FROM = 16  # below this many transfers, plain INSERTs beat COPY's extra round trips
+
+
+def _write_rows(c: Connection, sql: _Sql, result: Plan, accounts: list[AccountState]) -> None:
+    """Plain tuples straight to the driver, no per-row SQLAlchemy processing: on PostgreSQL (from 16
+    transfers on) one COPY per table and one UPDATE for all accounts; otherwise one executemany each."""
+    updates = [_account_params(a) for a in accounts]
+    if not sql.postgresql or len(result.transfers) < _COPY_FROM:
+        c.exec_driver_sql(sql.insert_transfer, result.transfers)
+        c.exec_driver_sql(sql.insert_entry, result.entries)
+        c.exec_driver_sql(sql.update_account, updates)
+        return
+    driver = c.connection.driver_connection
+    statement = ""
+    try:
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            for table, columns, rows in (
+                (tables.transfers.name, TRANSFER_COLUMNS, result.transfers),
+                (tables.entries.name, ENTRY_COLUMNS, result.entries),
+            ):
+                statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                with cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+    except Exception as exc:
+        import psycopg  # only on PostgreSQL, which runs on psycopg
+
+        if not isinstance(exc, psycopg.Error):
+            raise
+        # As SQLAlchemy would have wrapped it: `_write` retries on a unique violation or conflict.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    c.exec_driver_sql(_PG_UPDATE_ACCOUNTS, tuple(list(column) for column in zip(*updates, strict=True)))
 
 
 def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
@@ -448,28 +568,31 @@ def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[s
         yield values[start : start + size]
 
 
-def _lock_accounts(c: Connection, codes: Sequence[str]) -> dict[str, AccountState]:
-    a = tables.accounts.c
+def _lock_accounts(c: Connection, sql: _Sql, codes: Sequence[str]) -> dict[str, AccountState]:
+    """Lock (PostgreSQL) and load the accounts: one sorted statement on PostgreSQL; on SQLite the
+    transaction already holds the write lock (BEGIN IMMEDIATE), so chunks of 900 codes suffice."""
     locked: dict[str, AccountState] = {}
-    # Chunks are themselves in sorted order, so the lock order stays global.
-    for chunk in _chunks(codes):
-        query = select(tables.accounts).where(a.code.in_(chunk)).order_by(a.code).with_for_update()
-        for row in c.execute(query):
-            locked[row.code] = AccountState(
-                id=row.id,
-                code=row.code,
-                kind=AccountKind(row.kind),
-                currency=row.currency,
-                debits_must_not_exceed_credits=row.debits_must_not_exceed_credits,
-                credits_must_not_exceed_debits=row.credits_must_not_exceed_debits,
-                debits_posted=row.debits_posted,
-                credits_posted=row.credits_posted,
-                debits_pending=row.debits_pending,
-                credits_pending=row.credits_pending,
-                entry_seq=row.entry_seq,
-                head_hash=row.head_hash,
-            )
+    lock = " FOR UPDATE" if sql.postgresql else ""
+    for chunk in [codes] if sql.postgresql else _chunks(codes):
+        where, params = sql.in_list("code", chunk)
+        query = f"SELECT {_LOCKED_COLUMNS} FROM {tables.accounts.name} WHERE {where} ORDER BY code{lock}"
+        for row in c.exec_driver_sql(query, params):
+            (id_, code, kind, currency, dnec, cned, dp, cp, dpe, cpe, seq, head) = row
+            locked[code] = AccountState(id_, code, AccountKind(kind), currency, bool(dnec), bool(cned),
+                                        dp, cp, dpe, cpe, seq, head)  # fmt: skip
     return locked
+
+
+def _existing_ids(c: Connection, sql: _Sql, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in [ids] if sql.postgresql else _chunks(ids):
+        if chunk:
+            where, params = sql.in_list("id", chunk)
+            found.update(
+                r[0]
+                for r in c.exec_driver_sql(f"SELECT id FROM {tables.transfers.name} WHERE {where}", params)
+            )
+    return found
 
 
 def _transfers_where(c: Connection, column: ColumnElement[Any], values: set[str]) -> dict[str, TransferRow]:

@@ -8,10 +8,10 @@ nothing (in an atomic batch the store simply writes nothing at all).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar
 
 from ledger import hashing
 from ledger.errors import (
@@ -101,8 +101,8 @@ def parse(spec: Mapping[str, Any], index: int) -> Request:
 def _parse(spec: Mapping[str, Any], index: int) -> Request:
     if not isinstance(spec, Mapping):
         raise InvalidInput(f"a transfer must be a mapping, not {type(spec).__name__}")
-    unknown = set(spec) - _SPEC_KEYS
-    if unknown:
+    if not _SPEC_KEYS.issuperset(spec):
+        unknown = set(spec) - _SPEC_KEYS
         raise InvalidInput(f"unknown transfer fields: {sorted(unknown)}")
     transfer_id = check_id(spec.get("id"))
     meta = canonical_meta(spec.get("meta"))
@@ -147,25 +147,17 @@ def _parse(spec: Mapping[str, Any], index: int) -> Request:
             raise InvalidInput("a transfer needs a code")
         if timeout_s is not None and not pending:
             raise InvalidTimeout("timeout_s only applies to a hold (pending=True)")
-    fields: dict[str, object] = {
-        "action": action,
-        "id": transfer_id,
-        "debit": spec.get("debit"),
-        "credit": spec.get("credit"),
-        "amount": amount,
-        "code": code,
-        "meta": meta,
-        "currency": currency,
-        "pending": pending,
-        "timeout_s": timeout_s,
-        "target": target,
-    }
+    debit, credit = spec.get("debit"), spec.get("credit")
+    fingerprint = hashing.request_hash(
+        action=action, id=transfer_id, debit=debit, credit=credit, amount=amount, code=code,
+        currency=currency, pending=pending, timeout_s=timeout_s, target=target,
+    )  # fmt: skip
     return Request(
         index=index,
         action=action,
         id=transfer_id,
-        debit=spec.get("debit"),
-        credit=spec.get("credit"),
+        debit=debit,
+        credit=credit,
         amount=amount,
         code=code,
         meta=meta,
@@ -173,19 +165,23 @@ def _parse(spec: Mapping[str, Any], index: int) -> Request:
         pending=pending,
         timeout_s=timeout_s,
         target_id=target,
-        request_hash=hashing.request_hash(fields),
+        request_hash=fingerprint,
     )
 
 
 def expiry_request(index: int, pending_id: str) -> Request:
-    fields: dict[str, object] = {"action": "expire", "target": pending_id}
+    transfer_id = EXPIRY_PREFIX + pending_id
+    fingerprint = hashing.request_hash(
+        action="expire", id=transfer_id, debit=None, credit=None, amount=None, code="expired",
+        currency=None, pending=False, timeout_s=None, target=pending_id,
+    )  # fmt: skip
     return Request(
         index=index,
         action="expire",
-        id=EXPIRY_PREFIX + pending_id,
+        id=transfer_id,
         target_id=pending_id,
         code="expired",
-        request_hash=hashing.request_hash(fields),
+        request_hash=fingerprint,
     )
 
 
@@ -213,9 +209,8 @@ class AccountState:
         return credits_posted - debits_posted
 
 
-@dataclass(frozen=True, slots=True)
-class TransferRow:
-    """A ``ledger_transfers`` row."""
+class TransferRow(NamedTuple):
+    """A ``ledger_transfers`` row (a named tuple: immutable, and cheap to build by the thousand)."""
 
     id: str
     kind: TransferKind
@@ -232,23 +227,12 @@ class TransferRow:
     request_hash: str
     hash: str
 
-    def as_params(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "debit_account": self.debit_account,
-            "credit_account": self.credit_account,
-            "amount": self.amount,
-            "currency": self.currency,
-            "code": self.code,
-            "meta": self.meta,
-            "pending_id": self.pending_id,
-            "reverses_id": self.reverses_id,
-            "timeout_at": self.timeout_at,
-            "created_at": self.created_at,
-            "request_hash": self.request_hash,
-            "hash": self.hash,
-        }
+    def as_tuple(self, db_time: Callable[[datetime], object]) -> tuple[object, ...]:
+        """The row in `TRANSFER_COLUMNS` order, timestamps as the database driver takes them."""
+        timeout_at = None if self.timeout_at is None else db_time(self.timeout_at)
+        return (self.id, self.kind.value, self.debit_account, self.credit_account, self.amount,
+                self.currency, self.code, self.meta, self.pending_id, self.reverses_id, timeout_at,
+                db_time(self.created_at), self.request_hash, self.hash)  # fmt: skip
 
     def public(self, *, replayed: bool = False) -> Transfer:
         return Transfer(
@@ -259,7 +243,7 @@ class TransferRow:
             amount=self.amount,
             currency=self.currency,
             code=self.code,
-            meta=json.loads(self.meta),
+            meta={} if self.meta == "{}" else json.loads(self.meta),
             created_at=self.created_at,
             pending_id=self.pending_id,
             reverses_id=self.reverses_id,
@@ -298,11 +282,27 @@ def entry_deltas(row: TransferRow, hold_amount: int | None) -> tuple[int, int]:
     return 0, -hold_amount  # void, expire
 
 
+TRANSFER_COLUMNS: Final = ("id", "kind", "debit_account", "credit_account", "amount", "currency", "code",
+                            "meta", "pending_id", "reverses_id", "timeout_at", "created_at",
+                            "request_hash", "hash")  # fmt: skip
+ENTRY_COLUMNS: Final = ("transfer_id", "account_id", "account_seq", "side", "posted", "pending",
+                         "balance_before", "balance_after", "debits_posted", "credits_posted",
+                         "debits_pending", "credits_pending", "created_at", "prev_hash", "hash")  # fmt: skip
+
+
+def _same_time(value: datetime) -> object:
+    return value
+
+
 @dataclass(slots=True)
 class Plan:
+    """What to write: ``transfers`` and ``entries`` rows as tuples in `TRANSFER_COLUMNS` and
+    `ENTRY_COLUMNS` order, timestamps passed through ``db_time`` (the driver's form)."""
+
     results: list[Transfer | LedgerError] = field(default_factory=list)
-    transfers: list[dict[str, Any]] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[tuple[object, ...]] = field(default_factory=list)
+    entries: list[tuple[object, ...]] = field(default_factory=list)
+    db_time: Callable[[datetime], object] = _same_time
 
     @property
     def written(self) -> int:
@@ -320,8 +320,15 @@ class State:
     reversals: dict[str, str]  # original id -> reversal id
 
 
-def plan(requests: Sequence[Request], state: State, *, now: datetime, atomic: bool) -> Plan:
-    out = Plan()
+def plan(
+    requests: Sequence[Request],
+    state: State,
+    *,
+    now: datetime,
+    atomic: bool,
+    db_time: Callable[[datetime], object] = _same_time,
+) -> Plan:
+    out = Plan(db_time=db_time)
     for request in requests:
         try:
             row, hold_amount = _decide(request, state, now)
@@ -342,7 +349,7 @@ def plan(requests: Sequence[Request], state: State, *, now: datetime, atomic: bo
 def _decide(request: Request, state: State, now: datetime) -> tuple[TransferRow | Transfer, int | None]:
     existing = state.transfers.get(request.id)
     if existing is not None:
-        if existing.request_hash == request.request_hash:
+        if existing.request_hash == request.request_hash and existing.meta == request.meta:
             return existing.public(replayed=True), None
         raise ExistsWithDifferentContent(f"transfer {request.id!r} exists with different content")
     if request.action == "transfer":
@@ -371,23 +378,13 @@ def _row(request: Request, kind: TransferKind, debit: str, credit: str, amount: 
          ) -> TransferRow:  # fmt: skip
     pending_id = target if kind in (TransferKind.POST, TransferKind.VOID, TransferKind.EXPIRE) else None
     reverses_id = target if kind is TransferKind.REVERSAL else None
-    fields: dict[str, Any] = {
-        "id": request.id,
-        "kind": kind,
-        "debit_account": debit,
-        "credit_account": credit,
-        "amount": amount,
-        "currency": currency,
-        "code": code,
-        "meta": request.meta,
-        "pending_id": pending_id,
-        "reverses_id": reverses_id,
-        "timeout_at": timeout_at,
-        "created_at": now,
-        "request_hash": request.request_hash,
-    }
-    unhashed = TransferRow(**fields, hash="")
-    return TransferRow(**fields, hash=unhashed.expected_hash())
+    digest = hashing.transfer_hash(
+        id=request.id, kind=kind.value, debit_account=debit, credit_account=credit, amount=amount,
+        currency=currency, code=code, meta=request.meta, pending_id=pending_id, reverses_id=reverses_id,
+        timeout_at=timeout_at, created_at=now, request_hash=request.request_hash,
+    )  # fmt: skip
+    return TransferRow(request.id, kind, debit, credit, amount, currency, code, request.meta, pending_id,
+                       reverses_id, timeout_at, now, request.request_hash, digest)  # fmt: skip
 
 
 def _check_currency(request: Request, currency: str) -> None:
@@ -469,35 +466,27 @@ def _apply(row: TransferRow, hold_amount: int | None, state: State, out: Plan) -
     if credit.debits_must_not_exceed_credits and credit.debits_posted + credit.debits_pending > new_credit[0]:
         raise InsufficientFunds(f"{credit.code}: debits would exceed credits")
 
-    out.transfers.append(row.as_params())
+    out.transfers.append(row.as_tuple(out.db_time))
+    created_at = out.db_time(row.created_at)
     for account, side in ((debit, "D"), (credit, "C")):
-        before = account.net(account.debits_posted, account.credits_posted)
+        dp, cp = account.debits_posted, account.credits_posted
+        before = dp - cp if account.kind.debit_normal else cp - dp
         if side == "D":
-            account.debits_posted, account.debits_pending = new_debit
+            account.debits_posted, account.debits_pending = dp, dpe = new_debit
+            cp, cpe = account.credits_posted, account.credits_pending
         else:
-            account.credits_posted, account.credits_pending = new_credit
-        after = account.net(account.debits_posted, account.credits_posted)
-        account.entry_seq += 1
-        entry: dict[str, Any] = {
-            "account_seq": account.entry_seq,
-            "side": side,
-            "posted": posted,
-            "pending": pending,
-            "balance_before": before,
-            "balance_after": after,
-            "debits_posted": account.debits_posted,
-            "credits_posted": account.credits_posted,
-            "debits_pending": account.debits_pending,
-            "credits_pending": account.credits_pending,
-            "created_at": row.created_at,
-        }
+            account.credits_posted, account.credits_pending = cp, cpe = new_credit
+            dp, dpe = account.debits_posted, account.debits_pending
+        after = dp - cp if account.kind.debit_normal else cp - dp
+        seq = account.entry_seq = account.entry_seq + 1
+        prev_hash = account.head_hash
         entry_hash = hashing.entry_hash(
-            prev_hash=account.head_hash, account=account.code, transfer_hash=row.hash, **entry
-        )
-        out.entries.append(
-            {**entry, "transfer_id": row.id, "account_id": account.id, "prev_hash": account.head_hash,
-             "hash": entry_hash}
+            prev_hash=prev_hash, account=account.code, account_seq=seq, transfer_hash=row.hash, side=side,
+            posted=posted, pending=pending, balance_before=before, balance_after=after, debits_posted=dp,
+            credits_posted=cp, debits_pending=dpe, credits_pending=cpe, created_at=row.created_at,
         )  # fmt: skip
+        out.entries.append((row.id, account.id, seq, side, posted, pending, before, after, dp, cp, dpe, cpe,
+                            created_at, prev_hash, entry_hash))  # fmt: skip
         account.head_hash = entry_hash
         account.dirty = True
     state.transfers[row.id] = row
