@@ -1,6 +1,7 @@
 """The broker's use cases, each one short transaction on a given Session (never commits).
 
-Every state change goes through `_apply`: the row is already locked, `machine.step` decides, and the
+Every state change goes through `transition` (public: later domains lock, release and claim with it):
+the row is already locked, `machine.step` decides, and the
 new status, the ledger postings the move's effects call for, the audit record and an outbox event are
 written in the caller's transaction. Calls to institutions and payment providers happen between these
 transactions (see `gateway.broker.workflow`), never inside one.
@@ -100,7 +101,7 @@ def _refusal(app: Application, event: Event, refused: Refused) -> GatewayError:
     return errors.InvalidTransition(str(refused), current_status=status.value, event=event.value)
 
 
-def _apply(
+def transition(
     session: Session,
     app: Application,
     event: Event,
@@ -255,7 +256,7 @@ def start_application(
     except IntegrityError:
         raise errors.ApplicationExists("a live application for this bidder and section exists") from None
     # The first transition's audit record (before: draft) also records the creation.
-    _apply(session, app, Event.REQUEST_QUOTES, actor=f"bidder:{bidder}", now=now)
+    transition(session, app, Event.REQUEST_QUOTES, actor=f"bidder:{bidder}", now=now)
     return app
 
 
@@ -316,7 +317,9 @@ def record_quotes(
     if S(app.status) is not S.QUOTING:
         return app  # already recorded (a retried request): keep the first answers
     if not usable:
-        _apply(session, app, Event.NO_QUOTES, actor="system:broker", now=now, reason="no institution quoted")
+        transition(
+            session, app, Event.NO_QUOTES, actor="system:broker", now=now, reason="no institution quoted"
+        )
         return app
     center = repository.center(session, app.center_code)
     assert center is not None
@@ -349,7 +352,7 @@ def record_quotes(
                 created_at=now,
             )
         )
-    _apply(session, app, Event.QUOTES_RECEIVED, actor="system:broker", now=now)
+    transition(session, app, Event.QUOTES_RECEIVED, actor="system:broker", now=now)
     return app
 
 
@@ -375,7 +378,7 @@ def accept_offer(
     app.accepted_offer_id = offer.id
     app.institution_code = offer.institution_code
     app.premium_fen = offer.premium_fen
-    _apply(session, app, Event.ACCEPT, actor=f"bidder:{bidder}", now=now)
+    transition(session, app, Event.ACCEPT, actor=f"bidder:{bidder}", now=now)
     return submission_for(session, app)
 
 
@@ -420,11 +423,11 @@ def record_decision(session: Session, decision: Decision, *, actor: str, now: da
     if app is None or app.institution_code != decision.institution_code:
         raise errors.ApplicationNotFound(f"no application {decision.application_id!r} for this institution")
     if S(app.status) is S.ACCEPTED:
-        _apply(session, app, Event.SUBMIT, actor=actor, now=now)
+        transition(session, app, Event.SUBMIT, actor=actor, now=now)
     if decision.outcome is DecisionOutcome.APPROVED:
-        _apply(session, app, Event.APPROVE, actor=actor, now=now, reason=decision.reason)
+        transition(session, app, Event.APPROVE, actor=actor, now=now, reason=decision.reason)
     elif decision.outcome is DecisionOutcome.REJECTED:
-        _apply(session, app, Event.REJECT, actor=actor, now=now, reason=decision.reason or "rejected")
+        transition(session, app, Event.REJECT, actor=actor, now=now, reason=decision.reason or "rejected")
     return app
 
 
@@ -477,7 +480,7 @@ def complete_payment(session: Session, result: PaymentResult, *, now: datetime) 
     if result.status is PaymentStatus.SUCCEEDED:
         payment.status = "succeeded"
         payment.hold_id = hold_id(app)
-        _apply(
+        transition(
             session, app, Event.PAY, actor=f"bidder:{app.bidder_uscc}", now=now, reason=f"paid: {payment.id}"
         )
     else:
@@ -591,7 +594,7 @@ def record_issuance(
     )
     app.guarantee_no = str(data.guarantee_no)
     fee = fee_fen(app.premium_fen, institution.platform_fee_ppm)
-    _apply(session, app, Event.ISSUE, actor=f"institution:{institution.code}", now=now, fee=fee)
+    transition(session, app, Event.ISSUE, actor=f"institution:{institution.code}", now=now, fee=fee)
     return app
 
 
@@ -601,7 +604,9 @@ def refuse_issuance(session: Session, application_id: str, reason: str, *, now: 
     assert app is not None
     if S(app.status) is not S.PAID:
         return None
-    _apply(session, app, Event.REJECT, actor=f"institution:{app.institution_code}", now=now, reason=reason)
+    transition(
+        session, app, Event.REJECT, actor=f"institution:{app.institution_code}", now=now, reason=reason
+    )
     return _mark_refunded(session, app, now)
 
 
@@ -621,7 +626,9 @@ def expire_offers(session: Session, *, now: datetime, limit: int = 500) -> list[
     for application_id in candidates:
         app = repository.lock_application(session, application_id)
         if app is not None and S(app.status) is S.OFFERED:
-            _apply(session, app, Event.OFFER_EXPIRED, actor="system:broker", now=now, reason="offers lapsed")
+            transition(
+                session, app, Event.OFFER_EXPIRED, actor="system:broker", now=now, reason="offers lapsed"
+            )
             expired.append(app.id)
     return expired
 
@@ -633,7 +640,9 @@ def cancel(
     session: Session, *, application_id: str, bidder: str, now: datetime
 ) -> tuple[Application, Payment | None]:
     app = _own_locked(session, application_id, bidder)
-    _apply(session, app, Event.CANCEL, actor=f"bidder:{bidder}", now=now, reason="cancelled by the bidder")
+    transition(
+        session, app, Event.CANCEL, actor=f"bidder:{bidder}", now=now, reason="cancelled by the bidder"
+    )
     return app, _mark_refunded(session, app, now)
 
 
@@ -656,7 +665,7 @@ def surrender(
             raise errors.GuaranteeLocked("a guarantee locked at bid opening cannot be surrendered")
         raise errors.SurrenderNotAllowed("bids are open: a withdrawn bid's guarantee is not refunded")
     fee = fee_fen(app.premium_fen, institution.platform_fee_ppm)
-    _apply(session, app, Event.SURRENDER, actor=f"bidder:{bidder}", now=now, reason=reason.value, fee=fee)
+    transition(session, app, Event.SURRENDER, actor=f"bidder:{bidder}", now=now, reason=reason.value, fee=fee)
     return app, _mark_refunded(session, app, now)
 
 

@@ -250,7 +250,7 @@ def test_surrender_after_lock_is_refused(client: TestClient, container: Containe
         assert row is not None
         app = session.get(Application, row.application_id)
         assert app is not None
-        service._apply(session, app, Event.LOCK, actor="center:test", now=container.clock())
+        service.transition(session, app, Event.LOCK, actor="center:test", now=container.clock())
     before = book(container).balance("platform:premium_clearing")
     response = client.post(
         f"/v1/guarantees/{number}/surrender",
