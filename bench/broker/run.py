@@ -53,7 +53,9 @@ def _container(database_url: str, data_dir: Path) -> Container:
 
 def _one(broker: Broker, container: Container, section: str, n: int) -> None:
     bidder = str(make_uscc(f"91440300MA5B{n:05d}"))
-    application_id = broker.apply(bidder=bidder, bidder_name=None, section_code=section, product=Product.BID)
+    application_id = broker.apply(
+        bidder=bidder, bidder_name="基准投标人有限公司", section_code=section, product=Product.BID
+    )
     with container.sessions() as session:
         offer_id = session.scalars(
             select(Offer.id).where(
@@ -87,7 +89,12 @@ def fanout_latency(container: Container, samples: int, deadline: float) -> tuple
     for n in range(samples):
         bidder = str(make_uscc(f"91440300MA5F{n:05d}"))
         start = time.perf_counter()
-        broker.apply(bidder=bidder, bidder_name=None, section_code="SZ2026-0158-02", product=Product.BID)
+        broker.apply(
+            bidder=bidder,
+            bidder_name="基准投标人有限公司",
+            section_code="SZ2026-0158-02",
+            product=Product.BID,
+        )
         timings.append(time.perf_counter() - start)
     hanging.behaviour.latency_s = 0
     timings.sort()

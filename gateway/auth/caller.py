@@ -12,6 +12,7 @@ from starlette.types import Scope
 class Caller:
     kind: str  # bidder | finance | admin | institution | center | bank
     subject: str  # a USCC, a center code, an institution code ...
+    name: str | None = None  # registered name, when the credential asserts one
 
     @property
     def key(self) -> str:

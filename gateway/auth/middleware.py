@@ -80,7 +80,7 @@ class AuthenticationMiddleware:
         except TokenError as exc:
             await self._refuse(send, exc.code, str(exc))
             return
-        set_caller(scope, Caller(kind=claims.role.value, subject=claims.subject))
+        set_caller(scope, Caller(kind=claims.role.value, subject=claims.subject, name=claims.name))
         await self.app(scope, receive, send)
 
     async def _system(self, scope: Scope, receive: Receive, send: Send, authorization: str) -> None:

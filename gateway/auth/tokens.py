@@ -43,6 +43,7 @@ class TokenClaims:
     subject: str
     issued_at: datetime
     expires_at: datetime
+    name: str | None = None  # the party's registered name (a bidder's company name), as SSO asserts it
 
 
 def _b64(data: bytes) -> str:
@@ -53,15 +54,21 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue_token(key: bytes, role: Role, subject: str, *, now: datetime, ttl: timedelta) -> str:
+def issue_token(
+    key: bytes, role: Role, subject: str, *, now: datetime, ttl: timedelta, name: str | None = None
+) -> str:
     if not _SUBJECT.match(subject):
         raise TokenError(f"subject {subject!r} must be 1-100 of [A-Za-z0-9:._-]")
-    claims = {
+    if name is not None and not 1 <= len(name.strip()) <= 200:
+        raise TokenError("name must be 1-200 characters")
+    claims: dict[str, object] = {
         "role": role.value,
         "sub": subject,
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
+    if name is not None:
+        claims["name"] = name.strip()
     payload = f"{PREFIX}.{_b64(canonical_json(claims))}"
     return f"{payload}.{_b64(hmac_sm3(key, payload.encode()))}"
 
@@ -84,6 +91,7 @@ def verify_token(key: bytes, token: str, *, now: datetime) -> TokenClaims:
             subject=str(claims["sub"]),
             issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            name=str(claims["name"]) if "name" in claims else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise TokenError("token claims are not well-formed") from exc

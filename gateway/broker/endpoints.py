@@ -143,7 +143,7 @@ def guarantee_out(session: Session, row: Guarantee) -> GuaranteeOut:
         **{
             "404": "section_not_found",
             "409": "section_closed, application_exists",
-            "422": "invalid_uscc, product_not_offered, validation",
+            "422": "invalid_uscc, product_not_offered, bidder_name_required, validation",
         },
     ),
 )
@@ -154,7 +154,7 @@ async def create_application(body: ApplicationIn, request: Request, caller: Bidd
     application_id = await anyio.to_thread.run_sync(
         lambda: broker.apply(
             bidder=caller.subject,
-            bidder_name=body.bidder_name,
+            bidder_name=body.bidder_name or caller.name,
             section_code=body.section_code,
             product=body.product,
         )

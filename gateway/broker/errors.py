@@ -11,6 +11,12 @@ class InvalidUscc(GatewayError):
     title = "Invalid USCC"
 
 
+class BidderNameRequired(GatewayError):
+    code = "bidder_name_required"
+    status = 422
+    title = "The bidder's registered name is needed"
+
+
 class SectionNotFound(NotFound):
     code = "section_not_found"
     title = "No such open section"

@@ -217,6 +217,12 @@ def start_application(
     product: Product,
     now: datetime,
 ) -> Application:
+    if not bidder_name:
+        # The name is printed on the letter as the applicant; a USCC in its place would make a defective
+        # legal document, so there is no fallback.
+        raise errors.BidderNameRequired(
+            "give bidder_name, or use a token that carries the bidder's registered name"
+        )
     section = repository.section(session, section_code)
     if section is None:
         raise errors.SectionNotFound(f"no section {section_code!r}")
@@ -236,7 +242,7 @@ def start_application(
     app = Application(
         id=_new_id("ap"),
         bidder_uscc=str(bidder),
-        bidder_name=bidder_name or str(bidder),
+        bidder_name=bidder_name,
         section_code=section_code,
         center_code=section.center_code,
         product=product.value,

@@ -122,7 +122,11 @@ def seed_demo(container: Container) -> Path:
     credentials: dict[str, Any] = {
         "base_url": container.settings.base_url,
         "bidders": [
-            {"uscc": uscc, "name": name, "token": issue_token(key, Role.BIDDER, uscc, now=now, ttl=TOKEN_TTL)}
+            {
+                "uscc": uscc,
+                "name": name,
+                "token": issue_token(key, Role.BIDDER, uscc, now=now, ttl=TOKEN_TTL, name=name),
+            }
             for uscc, name in demo_bidders()
         ],
         "finance": {

@@ -106,7 +106,14 @@ def payments(container: Container) -> SandboxPayments:
 
 
 def token(container: Container, uscc: str) -> str:
-    return issue_token(container.token_key, Role.BIDDER, uscc, now=datetime.now(UTC), ttl=timedelta(hours=1))
+    return issue_token(
+        container.token_key,
+        Role.BIDDER,
+        uscc,
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=1),
+        name=f"投标人{uscc[-4:]}",
+    )
 
 
 def headers(container: Container, uscc: str, key: str | None = None) -> dict[str, str]:

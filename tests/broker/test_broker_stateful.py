@@ -52,7 +52,10 @@ def test_premium_is_posted_once_per_issued_guarantee_and_never_kept_otherwise(co
         def apply(self, who: int) -> None:
             try:
                 app_id = self.broker.apply(
-                    bidder=self.bidders[who], bidder_name=None, section_code=self.section, product=Product.BID
+                    bidder=self.bidders[who],
+                    bidder_name=f"投标人{who}",
+                    section_code=self.section,
+                    product=Product.BID,
                 )
             except GatewayError as exc:
                 refused = exc.code

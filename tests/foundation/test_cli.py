@@ -107,8 +107,12 @@ def test_users_token_for_a_bidder_checks_the_uscc(tmp_path: Path) -> None:
     assert bad.stderr == "error: --subject: character 'O' at position 15 is not in the USCC alphabet\n"
     from contracts.uscc import make_uscc
 
+    uscc = str(make_uscc("91440300MA5DEMX01"))
+    nameless = gateway("users", "token", "--role", "bidder", "--subject", uscc, env=env)
+    assert nameless.returncode == 2
+    assert "registered name" in nameless.stderr
     good = gateway(
-        "users", "token", "--role", "bidder", "--subject", str(make_uscc("91440300MA5DEMX01")), env=env
+        "users", "token", "--role", "bidder", "--subject", uscc, "--name", "示范建设有限公司", env=env
     )
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("gw1.")

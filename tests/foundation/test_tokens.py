@@ -56,3 +56,12 @@ def test_flipped_bytes_never_verify(noise: bytes) -> None:
     if tampered != token:
         with pytest.raises(TokenError):
             verify_token(KEY, tampered, now=NOW)
+
+
+def test_name_claim_round_trips_and_is_optional() -> None:
+    named = issue_token(KEY, Role.BIDDER, "X", now=NOW, ttl=timedelta(hours=1), name=" 示范建设有限公司 ")
+    assert verify_token(KEY, named, now=NOW).name == "示范建设有限公司"
+    assert (
+        verify_token(KEY, issue_token(KEY, Role.FINANCE, "C1", now=NOW, ttl=timedelta(hours=1)), now=NOW).name
+        is None
+    )
