@@ -25,6 +25,9 @@ from gateway.composition import Container, SandboxParty
 from gateway.institutions import repository as institutions
 from gateway.institutions.repository import InstitutionRecord
 from gateway.sections import repository as sections
+from gateway.system_auth.service import register_key
+from signing.certificates import Sm2Certificate
+from signing.sm2 import Sm2PrivateKey
 
 DEMO_CENTER_CODE = "SZ-GGZY"
 DEMO_CENTER_NAME = "深圳市公共资源交易中心"
@@ -115,10 +118,67 @@ def seed_market(container: Container) -> list[SectionDescriptor]:
     return descriptors
 
 
+DEMO_ESCROW_BANK_CODE = "SZ-ESCROW"
+
+
+def _demo_key(container: Container, name: str) -> Sm2PrivateKey:
+    """A demo party's SM2 key, generated once into data_dir so that re-seeding keeps it."""
+    path = container.settings.data_dir / "secrets" / "demo" / f"{name}.key.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Sm2PrivateKey.generate().to_pem())
+        path.chmod(0o600)
+    return Sm2PrivateKey.from_pem(path.read_bytes())
+
+
+def seed_system_keys(container: Container) -> dict[str, tuple[str, Sm2PrivateKey]]:
+    """Registers the center's, the escrow bank's and the institutions' request-signing keys.
+
+    Returns the center's and the escrow bank's (key id, private key) for credentials.json."""
+    now = container.clock()
+    center_key, bank_key = _demo_key(container, "center"), _demo_key(container, "escrow_bank")
+    parties = {
+        "center": ("center", DEMO_CENTER_CODE, f"{DEMO_CENTER_CODE.lower()}-1", center_key.public_key()),
+        "escrow_bank": (
+            "bank",
+            DEMO_ESCROW_BANK_CODE,
+            f"{DEMO_ESCROW_BANK_CODE.lower()}-1",
+            bank_key.public_key(),
+        ),
+    }
+    with container.sessions() as session, session.begin():
+        for kind, code, key_id, public in parties.values():
+            register_key(
+                session,
+                party_kind=kind,
+                party_code=code,
+                key_id=key_id,
+                public_key_pem=public.to_pem().decode(),
+                now=now,
+                actor="system:demo",
+            )
+        for party in container.sandbox_parties:
+            public = Sm2Certificate.from_pem(party.certificate_pem).sm2_public_key()
+            register_key(
+                session,
+                party_kind="institution",
+                party_code=party.code,
+                key_id=party.key_id,
+                public_key_pem=public.to_pem().decode(),
+                now=now,
+                actor="system:demo",
+            )
+    return {
+        "center": (parties["center"][2], center_key),
+        "escrow_bank": (parties["escrow_bank"][2], bank_key),
+    }
+
+
 def seed_demo(container: Container) -> Path:
     now = container.clock()
     key = container.token_key
     descriptors = seed_market(container)
+    system_keys = seed_system_keys(container)
     credentials: dict[str, Any] = {
         "base_url": container.settings.base_url,
         "bidders": [
@@ -146,6 +206,18 @@ def seed_demo(container: Container) -> Path:
             }
             for party in container.sandbox_parties
         ],
+        "center": {
+            "code": DEMO_CENTER_CODE,
+            "key_id": system_keys["center"][0],
+            "private_key_pem": system_keys["center"][1].to_pem().decode(),
+        },
+        "escrow_bank": {
+            "code": DEMO_ESCROW_BANK_CODE,
+            "key_id": system_keys["escrow_bank"][0],
+            "private_key_pem": system_keys["escrow_bank"][1].to_pem().decode(),
+        },
+        "gateway_key_id": container.signer.key_id,
+        "gateway_public_key_pem": container.signer.key.public_key().to_pem().decode(),
         "sections": [str(descriptor.code) for descriptor in descriptors],
         "sandbox_trust_pem": container.sandbox_parties[0].trust_pem if container.sandbox_parties else "",
     }
