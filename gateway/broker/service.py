@@ -43,6 +43,7 @@ from gateway.broker.tables import Application, Guarantee, Offer, Payment
 from gateway.errors import GatewayError
 from gateway.institutions.tables import Institution
 from gateway.outbox.service import emit
+from gateway.sections.tables import Section
 from ledger import AccountNotFound, Ledger
 from signing.canonical import canonical_json
 from signing.certificates import Sm2Certificate
@@ -283,21 +284,7 @@ def quote_requests(session: Session, app: Application, available: Sequence[str])
             premium = price(parse_schedule(institution.fee_schedule), app.amount_fen, center.rate_cap_ppm)
         except OutsideSchedule:
             continue
-        requests[institution.code] = QuoteRequest.model_validate(
-            {
-                "application_id": app.id,
-                "institution_code": institution.code,
-                "product": app.product,
-                "section_code": app.section_code,
-                "bidder_uscc": app.bidder_uscc,
-                "bidder_name": app.bidder_name,
-                "tenderee_name": section.tenderee_name,
-                "amount_fen": app.amount_fen,
-                "cover_start": app.cover_start,
-                "cover_end": app.cover_end,
-                "schedule_premium_fen": premium,
-            }
-        )
+        requests[institution.code] = _request_to(app, section, institution.code, premium)
     return requests
 
 
@@ -402,14 +389,19 @@ def submission_for(session: Session, app: Application) -> ApplicationSubmission:
 
 
 def _quote_request(session: Session, app: Application) -> QuoteRequest:
+    """The request as sent to the institution the bidder accepted, at the accepted premium."""
     section = repository.section(session, app.section_code)
     assert section is not None
     assert app.institution_code is not None
     assert app.premium_fen is not None
+    return _request_to(app, section, app.institution_code, app.premium_fen)
+
+
+def _request_to(app: Application, section: Section, institution_code: str, premium_fen: int) -> QuoteRequest:
     return QuoteRequest.model_validate(
         {
             "application_id": app.id,
-            "institution_code": app.institution_code,
+            "institution_code": institution_code,
             "product": app.product,
             "section_code": app.section_code,
             "bidder_uscc": app.bidder_uscc,
@@ -418,7 +410,7 @@ def _quote_request(session: Session, app: Application) -> QuoteRequest:
             "amount_fen": app.amount_fen,
             "cover_start": app.cover_start,
             "cover_end": app.cover_end,
-            "schedule_premium_fen": app.premium_fen,
+            "schedule_premium_fen": premium_fen,
         }
     )
 
