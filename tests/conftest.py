@@ -64,6 +64,17 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture
+def postgres_database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty PostgreSQL database, for tests that only make sense with concurrent writers.
+
+    Modules that use it exist only when GATEWAY_TEST_POSTGRES_URL is set (they are not generated
+    otherwise, never skipped)."""
+    url: str = request.getfixturevalue("postgres_session_url")
+    _truncate_all(url)
+    return url
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database of each backend in turn."""

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from gateway.broker.tables import Application, Guarantee, Payment
 from gateway.composition import Container
-from gateway.schema import all_metadata
 from ledger import Ledger
 from tests.broker.broker_factories import YUAN, bidder_uscc, body, headers, payments, seed_market
 
@@ -25,15 +24,9 @@ BIDDER = bidder_uscc(7)
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> str:
+def database_url(postgres_database_url: str) -> str:
     """Only PostgreSQL here (overrides the two-backend fixture), emptied for each test."""
-    url: str = request.getfixturevalue("postgres_session_url")
-    tables = [table.name for metadata in all_metadata() for table in metadata.sorted_tables]
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
+    return postgres_database_url
 
 
 def at_once(n: int, call: Callable[[int], Any]) -> list[Any]:

@@ -9,11 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from ledger import Ledger, open_ledger
-
-LEDGER_TABLES = ("ledger_entries", "ledger_transfers", "ledger_accounts")
 
 
 class Clock:
@@ -40,18 +37,9 @@ def book(database_url: str, clock: Clock) -> Iterator[Ledger]:
     ledger.engine.dispose()
 
 
-def truncate_ledger(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(LEDGER_TABLES)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture
-def postgres_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue("postgres_session_url")
-    truncate_ledger(url)
-    return url
+def postgres_url(postgres_database_url: str) -> str:
+    return postgres_database_url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,13 +9,11 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from gateway.composition import Container
 from gateway.db import make_engine, make_sessionmaker
 from gateway.outbox.delivery import BatchResult, Deliverer
 from gateway.outbox.worker import drain, outstanding
-from gateway.schema import all_metadata
 from tests.outbox.conftest import FAST, Clock, Receiver, emit_events, statuses, subscribe_center
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
@@ -24,15 +22,9 @@ EVENTS = 200
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> str:
+def database_url(postgres_database_url: str) -> str:
     """Only PostgreSQL here (overrides the two-backend fixture), emptied for each test."""
-    url: str = request.getfixturevalue("postgres_session_url")
-    tables = [table.name for metadata in all_metadata() for table in metadata.sorted_tables]
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
+    return postgres_database_url
 
 
 if POSTGRES_URL:
