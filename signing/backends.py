@@ -2,8 +2,9 @@
 
 A backend signs and verifies with signer ID 1234567812345678 (GM/T 0009) on the SM2 recommended
 curve, and deals in plain integers and DER so that key encoding, DER strictness and range checks live
-once, above it, in `signing.sm2`. `TongsuoBackend` is the production backend; tests run the same
-conformance suite over a pure-Python reference (gmalg).
+once, above it, in `signing.sm2`. `TongsuoBackend` is the production backend; `OpenSsl3Backend`
+(`signing.openssl3`: the system libcrypto 3 through ctypes) is a second one; tests run the same
+conformance suite over both and over a pure-Python reference (gmalg).
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from typing import Any, Protocol
 from tongsuopy.crypto import exceptions as tongsuo_exceptions
 from tongsuopy.crypto import hashes as tongsuo_hashes
 from tongsuopy.crypto.asymciphers import ec as tongsuo_ec
+
+from signing.openssl3 import OpenSsl3Backend, OpenSsl3UnavailableError
+
+__all__ = ["OpenSsl3Backend", "OpenSsl3UnavailableError", "Point", "Sm2Backend", "TongsuoBackend"]
 
 Point = tuple[int, int]
 

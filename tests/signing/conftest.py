@@ -1,7 +1,8 @@
 """Fixtures for the signing tests: every SM2 backend the conformance suite runs over.
 
-`tongsuo` is the production backend; `gmalg` (pure Python, dev dependency) is the independent
-reference implementation, wrapped here to the same `Sm2Backend` protocol.
+`tongsuo` is the production backend, `openssl3` the second production backend (system libcrypto 3
+through ctypes; required here, never skipped); `gmalg` (pure Python, dev dependency) is the
+independent reference implementation, wrapped here to the same `Sm2Backend` protocol.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 from gmalg import sm2 as gmalg_sm2
 from gmalg import sm3 as gmalg_sm3
 
-from signing.backends import Point, Sm2Backend, TongsuoBackend
+from signing.backends import OpenSsl3Backend, Point, Sm2Backend, TongsuoBackend
 from signing.sm2 import DEFAULT_SIGNER_ID, decode_der_signature, encode_der_signature
 
 
@@ -44,7 +45,7 @@ class GmalgBackend:
         return bool(self._core.verify(message, r, s, DEFAULT_SIGNER_ID, public_point))
 
 
-ALL_BACKENDS: list[Sm2Backend] = [TongsuoBackend(), GmalgBackend()]
+ALL_BACKENDS: list[Sm2Backend] = [TongsuoBackend(), OpenSsl3Backend(), GmalgBackend()]
 
 
 @pytest.fixture(params=ALL_BACKENDS, ids=lambda backend: backend.name)
