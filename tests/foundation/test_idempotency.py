@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -161,39 +161,24 @@ def test_expired_keys_are_purged_and_can_be_reused(
 def test_abandoned_claim_is_taken_over_after_its_lease(
     container: Container, probe_client: TestClient, probe: ProbeState, bidder_token: str
 ) -> None:
-    from gateway.idempotency.service import IdempotencyPolicy, Outcome, claim
+    from gateway.idempotency.service import Claim, IdempotencyPolicy, Outcome, claim
 
     policy = IdempotencyPolicy()
-    first = claim(
-        container.sessions,
-        caller="bidder:X",
-        key="k",
-        method="POST",
-        path="/p",
-        request_hash="h",
-        now=utcnow(),
-        policy=policy,
-    )
+
+    def claim_at(now: datetime) -> Claim:
+        return claim(
+            container.sessions,
+            caller="bidder:X",
+            key="k",
+            method="POST",
+            path="/p",
+            request_hash="h",
+            now=now,
+            policy=policy,
+        )
+
+    first = claim_at(utcnow())
     assert first.outcome is Outcome.CLAIMED
-    while_running = claim(
-        container.sessions,
-        caller="bidder:X",
-        key="k",
-        method="POST",
-        path="/p",
-        request_hash="h",
-        now=utcnow(),
-        policy=policy,
-    )
-    assert while_running.outcome is Outcome.IN_FLIGHT
-    after_lease = claim(
-        container.sessions,
-        caller="bidder:X",
-        key="k",
-        method="POST",
-        path="/p",
-        request_hash="h",
-        now=utcnow() + policy.lease + timedelta(seconds=1),
-        policy=policy,
-    )
+    assert claim_at(utcnow()).outcome is Outcome.IN_FLIGHT
+    after_lease = claim_at(utcnow() + policy.lease + timedelta(seconds=1))
     assert (after_lease.outcome, after_lease.record_id) == (Outcome.CLAIMED, first.record_id)
