@@ -7,6 +7,10 @@ so that they never show up in a repr, a log line or an API response.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -73,27 +77,37 @@ class Settings(BaseSettings):
             return self.token_secret_file.read_bytes().strip()
         if self.token_secret is not None:
             return self.token_secret.get_secret_value().encode()
-        generated = self.data_dir / "secrets" / "token.key"
-        if not generated.exists():
-            import secrets
+        import secrets
 
-            generated.parent.mkdir(parents=True, exist_ok=True)
-            generated.write_text(secrets.token_hex(32))
-            generated.chmod(0o600)
-        return generated.read_bytes().strip()
+        path = self.data_dir / "secrets" / "token.key"
+        return read_or_create_secret(path, lambda: secrets.token_hex(32).encode()).strip()
 
     def gateway_signing_key_pem(self) -> bytes:
         """The gateway's SM2 key: from the named file, else one generated once into data_dir (mode 0600)."""
         if self.gateway_key_file is not None:
             return self.gateway_key_file.read_bytes()
-        generated = self.data_dir / "secrets" / "gateway.key.pem"
-        if not generated.exists():
-            from signing.sm2 import Sm2PrivateKey
+        from signing.sm2 import Sm2PrivateKey
 
-            generated.parent.mkdir(parents=True, exist_ok=True)
-            generated.write_bytes(Sm2PrivateKey.generate().to_pem())
-            generated.chmod(0o600)
-        return generated.read_bytes()
+        path = self.data_dir / "secrets" / "gateway.key.pem"
+        return read_or_create_secret(path, lambda: Sm2PrivateKey.generate().to_pem())
+
+
+def read_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """A secret kept in a file under data_dir: made once, private from its first byte (mode 0600), and
+    published atomically (link of a complete temporary file), so two processes starting together end
+    up with the same value and nobody ever reads a half-written one."""
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(make())
+        with contextlib.suppress(FileExistsError):  # another process was first: keep its secret
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return path.read_bytes()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -25,6 +25,7 @@ from gateway.composition import Container, SandboxParty
 from gateway.institutions import repository as institutions
 from gateway.institutions.repository import InstitutionRecord
 from gateway.sections import repository as sections
+from gateway.settings import read_or_create_secret
 from gateway.system_auth.service import register_key
 from signing.certificates import Sm2Certificate
 from signing.sm2 import Sm2PrivateKey
@@ -124,11 +125,7 @@ DEMO_ESCROW_BANK_CODE = "SZ-ESCROW"
 def _demo_key(container: Container, name: str) -> Sm2PrivateKey:
     """A demo party's SM2 key, generated once into data_dir so that re-seeding keeps it."""
     path = container.settings.data_dir / "secrets" / "demo" / f"{name}.key.pem"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(Sm2PrivateKey.generate().to_pem())
-        path.chmod(0o600)
-    return Sm2PrivateKey.from_pem(path.read_bytes())
+    return Sm2PrivateKey.from_pem(read_or_create_secret(path, lambda: Sm2PrivateKey.generate().to_pem()))
 
 
 def seed_system_keys(container: Container) -> dict[str, tuple[str, Sm2PrivateKey]]:

@@ -52,3 +52,26 @@ def test_generated_token_key_is_kept_private_and_stable(tmp_path: Path) -> None:
     assert first == settings.secret_token_key()
     assert len(first) == 64
     assert (tmp_path / "secrets" / "token.key").stat().st_mode & 0o077 == 0
+
+
+def test_generated_secrets_are_private_and_made_once(tmp_path: Path) -> None:
+    from gateway.settings import read_or_create_secret
+
+    calls: list[int] = []
+
+    def make() -> bytes:
+        calls.append(1)
+        return b"first"
+
+    path = tmp_path / "secrets" / "x.key"
+    assert read_or_create_secret(path, make) == b"first"
+    assert read_or_create_secret(path, lambda: b"second") == b"first"
+    assert calls == [1]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.key"]  # no temporary file left behind
+
+
+def test_gateway_signing_key_is_generated_once(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.gateway_signing_key_pem() == settings.gateway_signing_key_pem()
+    assert (tmp_path / "secrets" / "gateway.key.pem").stat().st_mode & 0o077 == 0
