@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,8 +40,12 @@ _STATUS_CODES = {
 }
 
 
-def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def problem_body(
+    status: int, code: str, title: str, detail: str, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Extras add members; the standard ones always win, so an extra can never disguise a problem."""
+    return {
+        **(extra or {}),
         "type": f"/problems/{code}",
         "title": title,
         "status": status,
@@ -49,14 +53,17 @@ def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) 
         "code": code,
         "request_id": request_id_var.get(),
     }
-    body.update(extra)
-    return body
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
-    content = json.dumps(problem_body(status, code, title, detail, **extra), ensure_ascii=False)
+    content = json.dumps(problem_body(status, code, title, detail, extra), ensure_ascii=False)
     return Response(content, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
@@ -78,7 +85,7 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
 
 async def _on_gateway_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, extra=exc.extra)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> Response:
@@ -90,7 +97,7 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
             "malformed_json",
             "Malformed JSON",
             "The request body is not valid JSON",
-            errors=_field_errors(errors),
+            extra={"errors": _field_errors(errors)},
         )
     fields = ", ".join(item["field"] for item in _field_errors(errors))
     return problem_response(
@@ -98,7 +105,7 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
         "validation_error",
         "Request is not valid",
         f"Invalid fields: {fields}",
-        errors=_field_errors(errors),
+        extra={"errors": _field_errors(errors)},
     )
 
 

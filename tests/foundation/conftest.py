@@ -57,6 +57,10 @@ def probe_router(state: ProbeState) -> APIRouter:
     def conflict() -> None:
         raise Conflict("That order was already paid", order_id="o-1")
 
+    @router.post("/reserved-extras")
+    def reserved_extras() -> None:
+        raise Conflict("Order is paid", status="paid", code="paid", title="shadow")
+
     @router.get("/crash")
     def crash() -> None:
         raise RuntimeError("secret-internal-detail")

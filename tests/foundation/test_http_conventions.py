@@ -175,3 +175,16 @@ def test_metrics_count_requests_by_route_and_status(probe_client: TestClient) ->
     assert 'gateway_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in text
     assert 'gateway_http_requests_total{method="GET",route="<unmatched>",status="404"} 1.0' in text
     assert 'gateway_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz"}' in text
+
+
+def test_extras_cannot_override_the_standard_problem_members(probe_client: TestClient) -> None:
+    # An extra named like a standard member used to crash the handler into a 500.
+    response = probe_client.post("/probe/reserved-extras")
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["status"], body["code"], body["title"], body["detail"]) == (
+        409,
+        "conflict",
+        "Conflict",
+        "Order is paid",
+    )
