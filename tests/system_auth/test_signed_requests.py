@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from gateway.app import create_app
 from gateway.auth.caller import Caller
@@ -36,6 +37,20 @@ def probe_app(container: Container) -> FastAPI:
     return app
 
 
+def register(
+    session: Session, key: Sm2PrivateKey, key_id: str, *, kind: str = "institution", code: str = "BANK1"
+) -> None:
+    register_key(
+        session,
+        party_kind=kind,
+        party_code=code,
+        key_id=key_id,
+        public_key_pem=key.public_key().to_pem().decode(),
+        now=utcnow(),
+        actor="admin:test",
+    )
+
+
 @pytest.fixture
 def bank_key() -> Sm2PrivateKey:
     return Sm2PrivateKey.generate()
@@ -44,15 +59,7 @@ def bank_key() -> Sm2PrivateKey:
 @pytest.fixture
 def registered(container: Container, bank_key: Sm2PrivateKey) -> str:
     with container.sessions() as session, session.begin():
-        register_key(
-            session,
-            party_kind="institution",
-            party_code="BANK1",
-            key_id="bank1-2026",
-            public_key_pem=bank_key.public_key().to_pem().decode(),
-            now=utcnow(),
-            actor="admin:test",
-        )
+        register(session, bank_key, "bank1-2026")
     return "bank1-2026"
 
 
@@ -180,27 +187,11 @@ def test_rotation_two_active_keys_then_retire(
 ) -> None:
     new_key = Sm2PrivateKey.generate()
     with container.sessions() as session, session.begin():
-        register_key(
-            session,
-            party_kind="institution",
-            party_code="BANK1",
-            key_id="bank1-2027",
-            public_key_pem=new_key.public_key().to_pem().decode(),
-            now=utcnow(),
-            actor="admin:test",
-        )
+        register(session, new_key, "bank1-2027")
     assert api.post(PATH, content=BODY, headers=signed(bank_key, "bank1-2026")).status_code == 200
     assert api.post(PATH, content=BODY, headers=signed(new_key, "bank1-2027")).status_code == 200
     with container.sessions() as session, session.begin(), pytest.raises(TooManyActiveKeys):
-        register_key(
-            session,
-            party_kind="institution",
-            party_code="BANK1",
-            key_id="bank1-2028",
-            public_key_pem=Sm2PrivateKey.generate().public_key().to_pem().decode(),
-            now=utcnow(),
-            actor="admin:test",
-        )
+        register(session, Sm2PrivateKey.generate(), "bank1-2028")
     with container.sessions() as session, session.begin():
         retire_key(session, "bank1-2026", now=utcnow(), actor="admin:test")
     old = api.post(PATH, content=BODY, headers=signed(bank_key, "bank1-2026"))
@@ -213,15 +204,7 @@ def test_a_system_caller_cannot_use_bidder_endpoints(
 ) -> None:
     # Wrong role for the endpoint: authenticated, but forbidden.
     with container.sessions() as session, session.begin():
-        register_key(
-            session,
-            party_kind="center",
-            party_code="SZ",
-            key_id="center-1",
-            public_key_pem=bank_key.public_key().to_pem().decode(),
-            now=utcnow(),
-            actor="admin:test",
-        )
+        register(session, bank_key, "center-1", kind="center", code="SZ")
     response = api.post(PATH, content=BODY, headers=signed(bank_key, "center-1"))
     assert (response.status_code, response.json()["code"]) == (403, "forbidden")
 
