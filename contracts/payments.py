@@ -1,7 +1,10 @@
-"""A payment provider (the bidder pays the premium): one charge, one refund, both synchronous.
+"""A payment provider (the bidder pays the premium): one charge, one refund, both synchronous, and a
+status query for recovery.
 
 The gateway calls it outside any database transaction. `payment_id` is the gateway's id and the
-provider's idempotency key: charging the same id twice must not take the money twice.
+provider's idempotency key: charging the same id twice must not take the money twice. `status` answers
+what the provider knows of a payment id (None: it never received that charge), so a payment left
+`pending` by a crash between the charge and recording its result can be completed or failed later.
 """
 
 from __future__ import annotations
@@ -62,3 +65,5 @@ class PaymentProvider(Protocol):
     def charge(self, request: PaymentRequest) -> PaymentResult: ...
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    def status(self, payment_id: str) -> PaymentResult | None: ...

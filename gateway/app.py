@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from gateway.auth.middleware import AuthenticationMiddleware
 from gateway.broker.endpoints import router as broker_router
+from gateway.broker.workflow import Broker
 from gateway.composition import Container
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
@@ -36,6 +37,7 @@ SYSTEM_API_PREFIXES = ("/partner/", "/center/", "/bank/")
 # The bidder API requires it too: a retried "pay" must never pay twice.
 REQUIRED_IDEMPOTENCY_PREFIXES = (*SYSTEM_API_PREFIXES, "/v1/")
 PURGE_INTERVAL_S = 600
+BROKER_SWEEP_INTERVAL_S = 60
 
 
 def operation_id(route: APIRoute) -> str:
@@ -46,7 +48,11 @@ def operation_id(route: APIRoute) -> str:
 def create_app(container: Container, *, background_jobs: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs = (_purge_expired(container), outbox_worker.run_worker(container)) if background_jobs else ()
+        jobs = (
+            (_purge_expired(container), outbox_worker.run_worker(container), _broker_sweep(container))
+            if background_jobs
+            else ()
+        )
         tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
@@ -108,3 +114,22 @@ async def _purge_expired(container: Container) -> None:
         except Exception:
             log.exception("purge of expired rows failed; will retry")
         await asyncio.sleep(PURGE_INTERVAL_S)
+
+
+async def _broker_sweep(container: Container) -> None:
+    """The broker's periodic jobs: recover payments left pending by a crash, expire lapsed offers."""
+    while True:
+        try:
+            broker = Broker.from_container(container)
+            expired, recovery = await anyio.to_thread.run_sync(broker.sweep)
+            if expired or recovery.completed or recovery.failed or recovery.refunded:
+                counts = {
+                    "expired": len(expired),
+                    "payments_completed": len(recovery.completed),
+                    "payments_failed": len(recovery.failed),
+                    "payments_refunded": len(recovery.refunded),
+                }
+                log.info("broker sweep", extra=counts)
+        except Exception:
+            log.exception("broker sweep failed; will retry")
+        await asyncio.sleep(BROKER_SWEEP_INTERVAL_S)

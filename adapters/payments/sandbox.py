@@ -1,6 +1,7 @@
 """The embedded sandbox payment provider: succeeds, fails or is slow on demand (for tests and demo).
 
-Idempotent by payment id: charging the same id again returns the first result.
+Idempotent by payment id: charging the same id again returns the first result; `status` returns it
+too (None for an id never charged).
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ class SandboxPayments:
                 )
             self.charges[request.payment_id] = result
             return result
+
+    def status(self, payment_id: str) -> PaymentResult | None:
+        """The first result of that charge, or None when it never arrived."""
+        if self.behaviour.unavailable:
+            raise PaymentUnavailable("sandbox payment provider unavailable")
+        with self._lock:
+            return self.charges.get(payment_id)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         with self._lock:

@@ -115,3 +115,28 @@ def offered_with_all_offers_lapsed(session: Session, *, now: datetime, limit: in
         .limit(limit)
     ).all()
     return [str(row[0]) for row in rows]
+
+
+def awaiting_payment_with_lapsed_offer(session: Session, *, now: datetime, limit: int) -> list[str]:
+    """Approved orders not paid before their accepted offer's validity ended: the premium the bidder
+    would pay is no longer quoted, so the order lapses (a new application asks again)."""
+    rows = session.execute(
+        select(Application.id)
+        .join(Offer, Offer.id == Application.accepted_offer_id)
+        .where(Application.status == "awaiting_payment", Offer.valid_until <= now)
+        .order_by(Application.id)
+        .limit(limit)
+    ).all()
+    return [str(row[0]) for row in rows]
+
+
+def pending_payments(session: Session, *, older_than: datetime, limit: int) -> list[str]:
+    """Payments still `pending` that were started before `older_than` (a crash between the provider's
+    charge and recording it leaves them so)."""
+    rows = session.execute(
+        select(Payment.id)
+        .where(Payment.status == "pending", Payment.created_at <= older_than)
+        .order_by(Payment.created_at, Payment.id)
+        .limit(limit)
+    ).all()
+    return [str(row[0]) for row in rows]

@@ -55,6 +55,10 @@ SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 S = GuaranteeStatus
 _PAID_OR_LATER: Final = frozenset({S.PAID, S.ISSUED, S.LOCKED, S.RELEASED, S.CLAIMED, S.CLAIM_PAID,
                                    S.CLAIM_REFUSED, S.SURRENDERED, S.EXPIRED})  # fmt: skip
+# The guarantee's own events (the center integration's vocabulary, gateway.outbox.service.EVENT_TYPES),
+# emitted next to `application.<status>` when an order enters these states.
+_GUARANTEE_EVENTS: Final = {S.ISSUED: "guarantee.issued", S.SURRENDERED: "guarantee.surrendered",
+                            S.RELEASED: "guarantee.released", S.CLAIMED: "guarantee.claimed"}  # fmt: skip
 _VERIFICATION_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
 
@@ -136,8 +140,16 @@ def transition(
         after=snapshot(app),
         at=now,
     )
-    emit(session, f"application.{move.next.value}", {"application_id": app.id, "status": app.status,
-                                                     "bidder_uscc": app.bidder_uscc})  # fmt: skip
+    # The audience: the section's center and the institution involved (none before an offer is
+    # accepted); without it no webhook subscriber would receive the event.
+    audience = {"center": app.center_code, "institution": app.institution_code}
+    data = {"application_id": app.id, "status": app.status, "bidder_uscc": app.bidder_uscc,
+            "section_code": app.section_code}  # fmt: skip
+    emit(session, f"application.{move.next.value}", data, **audience)
+    guarantee_event = _GUARANTEE_EVENTS.get(move.next)
+    if guarantee_event is not None and app.guarantee_no is not None:
+        emit(session, guarantee_event, {**data, "guarantee_no": app.guarantee_no,
+                                        "institution_code": app.institution_code}, **audience)  # fmt: skip
 
 
 def hold_id(app: Application) -> str:
@@ -443,6 +455,10 @@ def begin_payment(
         raise errors.InvalidTransition(
             f"pay is not allowed when the order is {status.value}", current_status=status.value, event="pay"
         )
+    offer = session.get(Offer, app.accepted_offer_id) if app.accepted_offer_id else None
+    if offer is not None and offer.valid_until <= now:
+        # The sweep would expire this order: the quoted premium is no longer valid.
+        raise errors.OfferExpired(f"offer {offer.id} expired at {offer.valid_until.isoformat()}")
     if method not in methods:
         raise errors.UnsupportedPaymentMethod(f"payment method {method!r}; use one of {sorted(methods)}")
     if any(payment.status == "pending" for payment in repository.payments_of(session, app.id)):
@@ -487,6 +503,41 @@ def complete_payment(session: Session, result: PaymentResult, *, now: datetime) 
         audit.append(session, actor="system:payments", action="payment.failed", object_type="payment",
                      object_id=payment.id, after={"reason": payment.failure_reason}, at=now)  # fmt: skip
     return app
+
+
+def recover_payment(
+    session: Session, payment_id: str, result: PaymentResult | None, *, now: datetime
+) -> tuple[Application | None, Payment | None]:
+    """Settle a payment left `pending` (a crash between the provider's charge and recording it) with
+    what the provider says now. Returns the order when it became paid (the caller goes on to issue)
+    and the payment when the money was taken for an order that can no longer be paid (to refund).
+
+    - the provider never saw the charge (None) or it failed: the payment fails, nothing is held;
+    - it succeeded and the order still awaits payment: exactly what `complete_payment` would have done
+      (PAY: the premium hold);
+    - it succeeded but the order moved on meanwhile (cancelled): recorded as taken, then refunded.
+    """
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        return None, None
+    app = repository.lock_application(session, payment.application_id)
+    assert app is not None
+    session.refresh(payment)  # read after the order's lock: a concurrent completion wins
+    if payment.status != "pending":
+        return None, None
+    if result is None:
+        payment.status, payment.updated_at = "failed", now
+        payment.failure_reason = "the payment provider has no record of this charge"
+        audit.append(session, actor="system:payments", action="payment.failed", object_type="payment",
+                     object_id=payment.id, after={"reason": payment.failure_reason}, at=now)  # fmt: skip
+        return None, None
+    if result.status is PaymentStatus.SUCCEEDED and S(app.status) is not S.AWAITING_PAYMENT:
+        payment.status, payment.provider_ref, payment.updated_at = "refunded", result.provider_ref, now
+        audit.append(session, actor="system:payments", action="payment.refunded", object_type="payment",
+                     object_id=payment.id, after={"reason": f"order is {app.status}"}, at=now)  # fmt: skip
+        return None, payment
+    complete_payment(session, result, now=now)
+    return (app if S(app.status) is S.PAID else None), None
 
 
 def fail_pending_payment(session: Session, payment_id: str, reason: str, *, now: datetime) -> None:
@@ -617,17 +668,35 @@ def _mark_refunded(session: Session, app: Application, now: datetime) -> Payment
 
 
 def expire_offers(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
-    """Orders whose every offer has lapsed become expired_offer (freeing the bidder's slot). Run by a
-    periodic job; awaiting_payment is left alone here because a review can outlast the quote."""
-    candidates = repository.offered_with_all_offers_lapsed(session, now=now, limit=limit)
+    """Periodic job: orders whose quotes lapsed become expired_offer (freeing the bidder's slot).
+
+    - offered: every offer's valid_until has passed;
+    - awaiting_payment: the accepted offer's valid_until has passed and no payment is in flight (a
+      `pending` payment may have taken the money: payment recovery settles it first, and a paid order
+      is never expired).
+    """
     expired = []
-    for application_id in candidates:
+    for application_id in repository.offered_with_all_offers_lapsed(session, now=now, limit=limit):
         app = repository.lock_application(session, application_id)
         if app is not None and S(app.status) is S.OFFERED:
             transition(
                 session, app, Event.OFFER_EXPIRED, actor="system:broker", now=now, reason="offers lapsed"
             )
             expired.append(app.id)
+    for application_id in repository.awaiting_payment_with_lapsed_offer(session, now=now, limit=limit):
+        app = repository.lock_application(session, application_id)
+        if app is None or S(app.status) is not S.AWAITING_PAYMENT:
+            continue
+        offer = session.get(Offer, app.accepted_offer_id) if app.accepted_offer_id else None
+        if offer is None or offer.valid_until > now:
+            continue
+        if any(payment.status == "pending" for payment in repository.payments_of(session, app.id)):
+            continue
+        transition(
+            session, app, Event.OFFER_EXPIRED, actor="system:broker", now=now,
+            reason="the accepted offer lapsed before payment",
+        )  # fmt: skip
+        expired.append(app.id)
     return expired
 
 

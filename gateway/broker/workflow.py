@@ -17,8 +17,8 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,13 +35,25 @@ from contracts.institutions import (
     Surrender,
 )
 from contracts.payments import PaymentProvider, PaymentStatus, PaymentUnavailable, RefundRequest
-from gateway.broker import errors, service
+from gateway.broker import errors, repository, service
 from gateway.broker.fanout import fan_out
 from gateway.broker.tables import Application, Payment
 from gateway.composition import Container
 from gateway.db import transaction
 
 log = logging.getLogger("gateway.broker")
+# A payment younger than this may still be waiting for the provider's answer in a live request.
+PAYMENT_RECOVERY_GRACE_S = 300.0
+
+
+@dataclass
+class Recovery:
+    """What one payment-recovery pass did, by payment id."""
+
+    completed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    refunded: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -213,6 +225,48 @@ class Broker:
         """Periodic job: orders whose offers all lapsed become expired_offer."""
         with transaction(self.sessions) as session:
             return service.expire_offers(session, now=self.clock())
+
+    def recover_payments(self, *, grace_s: float = PAYMENT_RECOVERY_GRACE_S, limit: int = 200) -> Recovery:
+        """Periodic job: payments still `pending` `grace_s` after they began (the process died between
+        the provider's charge and recording it) are settled with the provider's answer: completed (the
+        premium held, then issued) or failed; money taken for an order that moved on is refunded.
+        The grace keeps it away from a charge still in flight."""
+        recovery = Recovery()
+        with transaction(self.sessions) as session:
+            stale = repository.pending_payments(
+                session, older_than=self.clock() - timedelta(seconds=grace_s), limit=limit
+            )
+        for payment_id in stale:
+            try:
+                result = self.payments.status(payment_id)
+            except PaymentUnavailable:
+                recovery.unanswered.append(payment_id)
+                continue
+            code = service.new_verification_code()
+            with transaction(self.sessions) as session:
+                paid, to_refund = service.recover_payment(session, payment_id, result, now=self.clock())
+                to_issue = (
+                    service.issue_request(
+                        session, paid, verification_code=code, verify_base_url=self.verify_base_url
+                    )
+                    if paid is not None
+                    else None
+                )
+            if to_issue is not None:
+                recovery.completed.append(payment_id)
+                self._issue(to_issue)
+            elif to_refund is not None:
+                recovery.refunded.append(payment_id)
+                self._refund(to_refund)
+            elif result is None or result.status is PaymentStatus.FAILED:
+                recovery.failed.append(payment_id)
+        return recovery
+
+    def sweep(self) -> tuple[list[str], Recovery]:
+        """One pass of the broker's periodic jobs: payment recovery first (a recovered payment must not
+        see its order expired under it), then offer expiry."""
+        recovery = self.recover_payments()
+        return self.expire_offers(), recovery
 
     # ----------------------------------------------------------------- cancel and surrender
 

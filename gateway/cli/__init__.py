@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import audit, db, demo, institutions, ledger, letter, openapi, outbox, serve, sm2, users
+from gateway.cli import (
+    audit,
+    broker_sweep,
+    db,
+    demo,
+    institutions,
+    ledger,
+    letter,
+    openapi,
+    outbox,
+    serve,
+    sm2,
+    users,
+)
 from gateway.cli.common import CliError
 
 __all__ = ["CliError", "main"]
@@ -19,5 +32,6 @@ def main() -> None:
     """Electronic-guarantee gateway: bidders, institutions, trading centers and center finance."""
 
 
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox):
+_COMMANDS = (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker_sweep)
+for module in _COMMANDS:
     main.add_command(module.command)
