@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Final, Literal, TypeVar, overload
 
 from sqlalchemy import Connection, Engine, Row, and_, exists, inspect, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -568,6 +568,9 @@ def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[s
         yield values[start : start + size]
 
 
+_KINDS: Final = {kind.value: kind for kind in AccountKind}  # a dict look-up, not an enum call per row
+
+
 def _lock_accounts(c: Connection, sql: _Sql, codes: Sequence[str]) -> dict[str, AccountState]:
     """Lock (PostgreSQL) and load the accounts: one sorted statement on PostgreSQL; on SQLite the
     transaction already holds the write lock (BEGIN IMMEDIATE), so chunks of 900 codes suffice."""
@@ -578,7 +581,7 @@ def _lock_accounts(c: Connection, sql: _Sql, codes: Sequence[str]) -> dict[str, 
         query = f"SELECT {_LOCKED_COLUMNS} FROM {tables.accounts.name} WHERE {where} ORDER BY code{lock}"
         for row in c.exec_driver_sql(query, params):
             (id_, code, kind, currency, dnec, cned, dp, cp, dpe, cpe, seq, head) = row
-            locked[code] = AccountState(id_, code, AccountKind(kind), currency, bool(dnec), bool(cned),
+            locked[code] = AccountState(id_, code, _KINDS[kind], currency, bool(dnec), bool(cned),
                                         dp, cp, dpe, cpe, seq, head)  # fmt: skip
     return locked
 

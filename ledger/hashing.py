@@ -130,14 +130,37 @@ def transfer_hash(
     created_at: datetime,
     request_hash: str,
 ) -> str:
-    created = micros(created_at)
-    preimage = (
+    return transfer_hash_of(id, kind, debit_account, credit_account, amount, currency, code, meta, pending_id,
+                            reverses_id, micros(timeout_at), micros(created_at), request_hash)  # fmt: skip
+
+
+def transfer_hash_of(
+    id: str,  # noqa: A002 - the transfer's column name
+    kind: str, debit_account: str, credit_account: str, amount: int, currency: str, code: str, meta: str,
+    pending_id: str | None, reverses_id: str | None, timeout: str, created: str, request_hash: str,
+) -> str:  # fmt: skip
+    """`transfer_hash` with positional fields and the timestamps already encoded (`micros`)."""
+    return sm3_hex(
         f"T2|{len(id)}:{id}|{len(kind)}:{kind}|{len(debit_account)}:{debit_account}|"
         f"{len(credit_account)}:{credit_account}|{amount}|{len(currency)}:{currency}|"
         f"{len(code)}:{code}|{len(meta)}:{meta}|{text(pending_id)}|{text(reverses_id)}|"
-        f"{micros(timeout_at)}|{created}|{len(request_hash)}:{request_hash}|"
+        f"{timeout}|{created}|{len(request_hash)}:{request_hash}|".encode()
     )
-    return sm3_hex(preimage.encode())
+
+
+def entry_hash_of(
+    prev_hash: str, account: str, account_seq: int, transfer_hash: str, side: str, posted: int, pending: int,
+    balance_before: int, balance_after: int, debits_posted: int, credits_posted: int, debits_pending: int,
+    credits_pending: int, created: str,
+) -> str:  # fmt: skip
+    """`entry_hash` with positional fields and the timestamp already encoded (`micros`): the write
+    path's form, one call per entry. Both produce the very same preimage."""
+    return sm3_hex(
+        f"E2|{len(prev_hash)}:{prev_hash}|{len(account)}:{account}|{account_seq}|"
+        f"{len(transfer_hash)}:{transfer_hash}|{len(side)}:{side}|{posted}|{pending}|"
+        f"{balance_before}|{balance_after}|{debits_posted}|{credits_posted}|{debits_pending}|"
+        f"{credits_pending}|{created}|".encode()
+    )
 
 
 def entry_hash(
@@ -157,11 +180,6 @@ def entry_hash(
     credits_pending: int,
     created_at: datetime,
 ) -> str:
-    created = micros(created_at)
-    preimage = (
-        f"E2|{len(prev_hash)}:{prev_hash}|{len(account)}:{account}|{account_seq}|"
-        f"{len(transfer_hash)}:{transfer_hash}|{len(side)}:{side}|{posted}|{pending}|"
-        f"{balance_before}|{balance_after}|{debits_posted}|{credits_posted}|{debits_pending}|"
-        f"{credits_pending}|{created}|"
-    )
-    return sm3_hex(preimage.encode())
+    return entry_hash_of(prev_hash, account, account_seq, transfer_hash, side, posted, pending,
+                         balance_before, balance_after, debits_posted, credits_posted, debits_pending,
+                         credits_pending, micros(created_at))  # fmt: skip
