@@ -1,0 +1,281 @@
+"""The bid-opening check's I/O: gather the facts for every named bidder in a few set queries (one per
+table, never one per bidder), re-verify every guarantee cryptographically, decide with the pure
+`security_check.evaluate`, and lock what is valid when asked, in the caller's transaction.
+
+Re-verification per guarantee: SM3 of the stored canonical signed data equals the stored digest; the
+institution's SM2 signature over those exact bytes verifies with the institution's certificate
+(parsed once per certificate per process); the stored letter's SM3 equals the digest stored at issue.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.uscc import Uscc, UsccError
+from gateway.audit import service as audit
+from gateway.broker import repository as broker_repository
+from gateway.broker import service as broker
+from gateway.broker.machine import Event
+from gateway.broker.tables import Application, Guarantee, Payment
+from gateway.centers import errors, service
+from gateway.centers.security_check import (
+    Bidder,
+    DepositFacts,
+    GuaranteeFacts,
+    PendingOrder,
+    Reason,
+    SectionFacts,
+    Verdict,
+    evaluate,
+)
+from gateway.finance import section_events as finance
+from gateway.institutions.tables import Institution
+from gateway.outbox.service import emit
+from gateway.sections.tables import Section
+from signing.certificates import Sm2Certificate
+from signing.errors import SigningError
+from signing.sm2 import Sm2PublicKey, b64decode_strict, verify
+from signing.sm3 import sm3_hex
+
+_IGNORED_ORDERS = ("rejected", "expired_offer")  # ended without ever securing anything
+
+
+@dataclass(frozen=True)
+class Result:
+    bidder: Bidder
+    verdict: Verdict
+    locked: bool
+
+
+def parse_bidders(raw: Sequence[tuple[str, str]]) -> list[Bidder]:
+    """Every USCC must be valid: the first bad one is refused with its index (nothing is checked)."""
+    bidders = []
+    for index, (uscc, name) in enumerate(raw):
+        try:
+            bidders.append(Bidder(str(Uscc.parse(uscc)), name))
+        except UsccError as exc:
+            raise errors.InvalidBidderUscc(f"bidders[{index}].uscc: {exc}", index=index) from exc
+    return bidders
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(certificate_pem: str) -> Sm2PublicKey | None:
+    try:
+        return Sm2Certificate.from_pem(certificate_pem).sm2_public_key()
+    except (SigningError, ValueError):
+        return None
+
+
+def authentic(guarantee: Guarantee, key: Sm2PublicKey | None) -> tuple[bool, dict[str, object] | None]:
+    """The cryptographic verdict and the signed value (None when it cannot be read)."""
+    signed = guarantee.signed_data.encode()
+    if key is None or sm3_hex(signed) != guarantee.signed_data_sm3:
+        return False, None
+    has_letter = guarantee.letter_pdf is not None or guarantee.letter_sm3 is not None
+    if has_letter and (guarantee.letter_pdf is None or sm3_hex(guarantee.letter_pdf) != guarantee.letter_sm3):
+        return False, None
+    try:
+        ok = verify(key, signed, b64decode_strict(guarantee.institution_signature))
+        value = json.loads(signed)
+    except (SigningError, ValueError, binascii.Error):
+        return False, None
+    return (ok and isinstance(value, dict)), value if isinstance(value, dict) else None
+
+
+def _facts(guarantee: Guarantee, status: str, paid: bool, key: Sm2PublicKey | None) -> GuaranteeFacts:
+    ok, value = authentic(guarantee, key)
+    value = value or {}
+
+    def text(name: str) -> str:
+        item = value.get(name)
+        return item if isinstance(item, str) else ""
+
+    def day(name: str, fallback: date) -> date:
+        try:
+            return date.fromisoformat(text(name))
+        except ValueError:
+            return fallback
+
+    amount = value.get("amount_fen")
+    return GuaranteeFacts(
+        guarantee_no=guarantee.guarantee_no,
+        status=status,
+        paid=paid,
+        authentic=ok and text("guarantee_no") == guarantee.guarantee_no,
+        section_code=text("section_code"),
+        applicant_uscc=text("applicant_uscc"),
+        applicant_name=text("applicant_name"),
+        beneficiary_uscc=text("beneficiary_uscc"),
+        beneficiary_name=text("beneficiary_name"),
+        amount_fen=amount if isinstance(amount, int) and not isinstance(amount, bool) else 0,
+        cover_start=day("cover_start", guarantee.cover_start),
+        # The cover as it stands: the signed end, or later when the institution extended it.
+        cover_end=max(day("cover_end", guarantee.cover_end), guarantee.cover_end),
+        issued_at=guarantee.issued_at,
+    )
+
+
+def section_facts(section: Section) -> SectionFacts:
+    cover_from, cover_until = service.required_cover(section)
+    return SectionFacts(
+        code=section.code,
+        tenderee_uscc=section.tenderee_uscc,
+        tenderee_name=section.tenderee_name,
+        deposit_fen=section.deposit_fen,
+        bid_deadline_at=section.bid_deadline_at,
+        cover_from=cover_from,
+        cover_until=cover_until,
+    )
+
+
+def check(
+    session: Session, section: Section, bidders: Sequence[Bidder], *, lock: bool, now: datetime
+) -> list[Result]:
+    facts = section_facts(section)
+    wanted = {bidder.uscc for bidder in bidders}
+    rows = [
+        (guarantee, status)
+        for guarantee, status in session.execute(
+            select(Guarantee, Application.status)
+            .join(Application, Application.id == Guarantee.application_id)
+            .where(Guarantee.section_code == section.code)
+        )
+        if guarantee.bidder_uscc in wanted
+    ]
+    paid = set(
+        session.scalars(
+            select(Payment.application_id)
+            .join(Application, Application.id == Payment.application_id)
+            .where(Application.section_code == section.code, Payment.status == "succeeded")
+        )
+    )
+    certificates = {
+        code: pem
+        for code, pem in session.execute(
+            select(Institution.code, Institution.certificate_pem).where(
+                Institution.code.in_({g.institution_code for g, _ in rows})
+            )
+        )
+    }
+    by_bidder: dict[str, list[GuaranteeFacts]] = {}
+    for guarantee, status in rows:
+        key = (
+            _public_key(certificates[guarantee.institution_code])
+            if guarantee.institution_code in certificates
+            else None
+        )
+        by_bidder.setdefault(guarantee.bidder_uscc, []).append(
+            _facts(guarantee, status, guarantee.application_id in paid, key)
+        )
+    pending: dict[str, list[PendingOrder]] = {}
+    for app_id, uscc, status in session.execute(
+        select(Application.id, Application.bidder_uscc, Application.status)
+        .where(
+            Application.section_code == section.code,
+            Application.guarantee_no.is_(None),
+            Application.status.not_in(_IGNORED_ORDERS),
+        )
+        .order_by(Application.created_at)
+    ):
+        if uscc in wanted:
+            pending.setdefault(uscc, []).append(PendingOrder(app_id, status))
+    results = []
+    for bidder in bidders:
+        deposit = finance.find_deposit(session, section_code=section.code, bidder_uscc=bidder.uscc)
+        deposit_facts = (
+            DepositFacts(
+                deposit.deposit_id,
+                deposit.section_code,
+                deposit.bidder_uscc,
+                deposit.amount_fen,
+                deposit.received_at,
+                deposit.status,
+            )
+            if deposit is not None
+            else None
+        )
+        verdict = evaluate(
+            facts, bidder, by_bidder.get(bidder.uscc, []), pending.get(bidder.uscc, []), deposit_facts
+        )
+        status_of = {g.guarantee_no: g.status for g in by_bidder.get(bidder.uscc, [])}
+        locked = verdict.valid and (
+            status_of.get(verdict.reference or "") == "locked"
+            or (deposit_facts is not None and verdict.kind == "deposit" and deposit_facts.status == "locked")
+        )
+        results.append(Result(bidder, verdict, locked))
+    if lock:
+        results = [_lock(session, section, result, now=now) for result in results]
+    return results
+
+
+def _lock(session: Session, section: Section, result: Result, *, now: datetime) -> Result:
+    verdict = result.verdict
+    if not verdict.valid or result.locked or verdict.reference is None:
+        return result
+    if verdict.kind == "deposit":
+        finance.lock_deposit(session, verdict.reference, now=now)
+        return Result(result.bidder, verdict, True)
+    guarantee = session.get(Guarantee, verdict.reference)
+    assert guarantee is not None
+    app = broker_repository.lock_application(session, guarantee.application_id)
+    assert app is not None
+    if app.status == "locked":
+        return Result(result.bidder, verdict, True)
+    if app.status != "issued":  # changed since it was read (a concurrent surrender): report that
+        reason = Reason.SURRENDERED if app.status == "surrendered" else Reason.CANCELLED
+        return Result(result.bidder, Verdict(verdict.kind, verdict.reference, False, (reason,)), False)
+    broker.transition(
+        session,
+        app,
+        Event.LOCK,
+        actor=f"center:{section.center_code}",
+        now=now,
+        reason="security check at bid opening",
+    )
+    emit(
+        session,
+        "guarantee.locked",
+        {
+            "guarantee_no": guarantee.guarantee_no,
+            "section_code": section.code,
+            "center_code": section.center_code,
+            "institution_code": guarantee.institution_code,
+            "bidder_uscc": guarantee.bidder_uscc,
+        },
+    )
+    return Result(result.bidder, verdict, True)
+
+
+def record_check(
+    session: Session, section: Section, results: Sequence[Result], *, lock: bool, now: datetime
+) -> None:
+    """One audit record per check (who was named, what was found), so the answer given can be shown."""
+    audit.append(
+        session,
+        actor=f"center:{section.center_code}",
+        action="section.security_check",
+        object_type="section",
+        object_id=section.code,
+        after={
+            "lock": lock,
+            "results": [
+                {
+                    "uscc": r.bidder.uscc,
+                    "valid": r.verdict.valid,
+                    "reference": r.verdict.reference,
+                    "reasons": [reason.value for reason in r.verdict.reasons],
+                    "locked": r.locked,
+                }
+                for r in results
+            ],
+        },
+        at=now,
+    )
