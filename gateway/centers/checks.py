@@ -74,25 +74,28 @@ def _public_key(certificate_pem: str) -> Sm2PublicKey | None:
         return None
 
 
-def authentic(guarantee: Guarantee, key: Sm2PublicKey | None) -> tuple[bool, dict[str, object] | None]:
-    """The cryptographic verdict and the signed value (None when it cannot be read)."""
+def authentic(guarantee: Guarantee, key: Sm2PublicKey | None) -> tuple[bool, dict[str, object]]:
+    """The cryptographic verdict, and the stored signed value as far as it can be read (so that a
+    failed signature is reported as that, not as every field it might have changed)."""
     signed = guarantee.signed_data.encode()
-    if key is None or sm3_hex(signed) != guarantee.signed_data_sm3:
-        return False, None
+    try:
+        parsed = json.loads(signed)
+    except ValueError:
+        parsed = None
+    value: dict[str, object] = parsed if isinstance(parsed, dict) else {}
+    if key is None or not value or sm3_hex(signed) != guarantee.signed_data_sm3:
+        return False, value
     has_letter = guarantee.letter_pdf is not None or guarantee.letter_sm3 is not None
     if has_letter and (guarantee.letter_pdf is None or sm3_hex(guarantee.letter_pdf) != guarantee.letter_sm3):
-        return False, None
+        return False, value
     try:
-        ok = verify(key, signed, b64decode_strict(guarantee.institution_signature))
-        value = json.loads(signed)
+        return verify(key, signed, b64decode_strict(guarantee.institution_signature)), value
     except (SigningError, ValueError, binascii.Error):
-        return False, None
-    return (ok and isinstance(value, dict)), value if isinstance(value, dict) else None
+        return False, value
 
 
 def _facts(guarantee: Guarantee, status: str, paid: bool, key: Sm2PublicKey | None) -> GuaranteeFacts:
     ok, value = authentic(guarantee, key)
-    value = value or {}
 
     def text(name: str) -> str:
         item = value.get(name)
@@ -157,14 +160,14 @@ def check(
             .where(Application.section_code == section.code, Payment.status == "succeeded")
         )
     )
-    certificates = {
-        code: pem
-        for code, pem in session.execute(
+    wanted_institutions = {g.institution_code for g, _ in rows}
+    certificates: dict[str, str] = dict(
+        session.execute(
             select(Institution.code, Institution.certificate_pem).where(
-                Institution.code.in_({g.institution_code for g, _ in rows})
+                Institution.code.in_(wanted_institutions)
             )
-        )
-    }
+        ).all()
+    )
     by_bidder: dict[str, list[GuaranteeFacts]] = {}
     for guarantee, status in rows:
         key = (

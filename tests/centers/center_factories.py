@@ -38,8 +38,15 @@ def register(container: Container, kind: str, code: str) -> Party:
     key = Sm2PrivateKey.generate()
     key_id = f"{code.lower()}-{next(_counter)}"
     with container.sessions() as session, session.begin():
-        register_key(session, party_kind=kind, party_code=code, key_id=key_id,
-                     public_key_pem=key.public_key().to_pem().decode(), now=utcnow(), actor="admin:test")  # fmt: skip
+        register_key(
+            session,
+            party_kind=kind,
+            party_code=code,
+            key_id=key_id,
+            public_key_pem=key.public_key().to_pem().decode(),
+            now=utcnow(),
+            actor="admin:test",
+        )
     return Party(kind, code, key, key_id)
 
 
@@ -55,9 +62,13 @@ def signed(client: TestClient, party: Party, method: str, path: str, payload: An
     authorization = sign_request(
         party.key, party.key_id, method, path, raw, timestamp=int(utcnow().timestamp())
     )
-    request_headers = {"Authorization": authorization, "Content-Type": "application/json",
-                       "Idempotency-Key": f"c-{next(_counter)}"}  # fmt: skip
-    return client.request(method, path, content=raw, headers=request_headers)
+    request_headers = {
+        "Authorization": authorization,
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"c-{next(_counter)}",
+    }
+    response: Response = client.request(method, path, content=raw, headers=request_headers)
+    return response
 
 
 def section_body(
@@ -91,11 +102,15 @@ def buy(client: TestClient, container: Container, section: str, uscc: str, insti
     assert applied.status_code == 201, applied.text
     app = body(applied)
     offer = next(o for o in app["offers"] if o["institution"]["code"] == institution)
-    accepted = client.post(f"/v1/applications/{app['id']}/accept", json={"offer_id": offer["offer_id"]},
-                           headers=headers(container, uscc))  # fmt: skip
+    accepted = client.post(
+        f"/v1/applications/{app['id']}/accept",
+        json={"offer_id": offer["offer_id"]},
+        headers=headers(container, uscc),
+    )
     assert accepted.status_code == 200, accepted.text
-    paid = client.post(f"/v1/applications/{app['id']}/payments", json={"method": "sandbox"},
-                       headers=headers(container, uscc))  # fmt: skip
+    paid = client.post(
+        f"/v1/applications/{app['id']}/payments", json={"method": "sandbox"}, headers=headers(container, uscc)
+    )
     assert paid.status_code == 200, paid.text
     status = client.get(f"/v1/applications/{app['id']}", headers=headers(container, uscc))
     data = body(status)

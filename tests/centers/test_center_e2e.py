@@ -58,7 +58,8 @@ def test_section_life_with_a_moved_opening_check_lock_award_and_contract(
     assert (body(changed)["extension_requests"], body(changed)["extended"]) == (2, 1)
     with container.sessions() as session:
         bank, guarantor = session.get(Guarantee, bank_no), session.get(Guarantee, guarantor_no)
-        assert bank is not None and guarantor is not None
+        assert bank is not None
+        assert guarantor is not None
         assert bank.cover_end == old_end + timedelta(days=10)
         assert guarantor.cover_end == old_end
         requests = {r.guarantee_no: r.status for r in session.scalars(select(ExtensionRequest))}
@@ -66,8 +67,13 @@ def test_section_life_with_a_moved_opening_check_lock_award_and_contract(
 
     # The check at opening reports both correctly (and a bidder with no security), and locks
     bidders = [{"uscc": u, "name": name(u)} for u in (BANK_BIDDER, GUARANTOR_BIDDER, NOBODY)]
-    check = signed(client, center, "POST", f"/center/v1/sections/{code}/security-checks",
-                   {"bidders": bidders, "lock": True})  # fmt: skip
+    check = signed(
+        client,
+        center,
+        "POST",
+        f"/center/v1/sections/{code}/security-checks",
+        {"bidders": bidders, "lock": True},
+    )
     assert check.status_code == 200, check.text
     results = body(check)["results"]
     assert [(r["uscc"], r["valid"], r["reasons"], r["locked"]) for r in results] == [
@@ -80,53 +86,94 @@ def test_section_life_with_a_moved_opening_check_lock_award_and_contract(
     assert statuses(container, bank_no, guarantor_no) == ["locked", "issued"]
 
     # Asking again returns the same answer
-    again = signed(client, center, "POST", f"/center/v1/sections/{code}/security-checks",
-                   {"bidders": bidders, "lock": True})  # fmt: skip
+    again = signed(
+        client,
+        center,
+        "POST",
+        f"/center/v1/sections/{code}/security-checks",
+        {"bidders": bidders, "lock": True},
+    )
     assert body(again)["results"] == results
 
     # A locked guarantee cannot be surrendered any more
-    refused = client.post(f"/v1/guarantees/{bank_no}/surrender", json={"reason": "failed_tender"},
-                          headers=headers(container, BANK_BIDDER))  # fmt: skip
+    refused = client.post(
+        f"/v1/guarantees/{bank_no}/surrender",
+        json={"reason": "failed_tender"},
+        headers=headers(container, BANK_BIDDER),
+    )
     assert refused.status_code == 409, refused.text
     assert body(refused)["code"] == "guarantee_locked"
 
     # The guarantor extends later through the partner API; the check now finds it valid
     guarantor_party = register(container, "institution", "SBX-GUARANTOR")
     with container.sessions() as session:
-        required = session.scalar(select(ExtensionRequest.required_cover_end).where(
-            ExtensionRequest.guarantee_no == guarantor_no))  # fmt: skip
+        required = session.scalar(
+            select(ExtensionRequest.required_cover_end).where(ExtensionRequest.guarantee_no == guarantor_no)
+        )
     assert isinstance(required, date)
-    late = signed(client, guarantor_party, "POST", f"/partner/v1/guarantees/{guarantor_no}/extension",
-                  {"new_cover_end": required.isoformat()})  # fmt: skip
+    late = signed(
+        client,
+        guarantor_party,
+        "POST",
+        f"/partner/v1/guarantees/{guarantor_no}/extension",
+        {"new_cover_end": required.isoformat()},
+    )
     # (refused requests are closed: a late extension needs an open request)
-    assert late.status_code == 409 and body(late)["code"] == "no_open_extension_request"
+    assert late.status_code == 409
+    assert body(late)["code"] == "no_open_extension_request"
 
     # The award releases the non-winner; the contract signing releases the winner
-    award = signed(client, center, "POST", f"/center/v1/sections/{code}/events",
-                   {"type": "awarded", "winner_uscc": BANK_BIDDER})  # fmt: skip
+    award = signed(
+        client,
+        center,
+        "POST",
+        f"/center/v1/sections/{code}/events",
+        {"type": "awarded", "winner_uscc": BANK_BIDDER},
+    )
     assert award.status_code == 200, award.text
     assert body(award)["released"] == 1
     assert statuses(container, bank_no, guarantor_no) == ["locked", "released"]
-    again_award = signed(client, center, "POST", f"/center/v1/sections/{code}/events",
-                         {"type": "awarded", "winner_uscc": BANK_BIDDER})  # fmt: skip
-    assert again_award.status_code == 200 and body(again_award)["released"] == 0
-    contract = signed(client, center, "POST", f"/center/v1/sections/{code}/events",
-                      {"type": "contract_signed", "signed_on": "2026-12-20"})  # fmt: skip
+    again_award = signed(
+        client,
+        center,
+        "POST",
+        f"/center/v1/sections/{code}/events",
+        {"type": "awarded", "winner_uscc": BANK_BIDDER},
+    )
+    assert again_award.status_code == 200
+    assert body(again_award)["released"] == 0
+    contract = signed(
+        client,
+        center,
+        "POST",
+        f"/center/v1/sections/{code}/events",
+        {"type": "contract_signed", "signed_on": "2026-12-20"},
+    )
     assert contract.status_code == 200, contract.text
     assert body(contract)["section_status"] == "contract_signed"
     assert statuses(container, bank_no, guarantor_no) == ["released", "released"]
 
     # The center heard of everything, the institutions of their own guarantees
     with container.sessions() as session:
-        events: list[Any] = list(session.execute(
-            select(OutboxEvent.type, OutboxEvent.center_code, OutboxEvent.institution_code)
-            .where(OutboxEvent.type.like("guarantee.%") | OutboxEvent.type.like("section.%"))
-            .order_by(OutboxEvent.created_at, OutboxEvent.event_id)
-        ))  # fmt: skip
+        events: list[Any] = list(
+            session.execute(
+                select(OutboxEvent.type, OutboxEvent.center_code, OutboxEvent.institution_code)
+                .where(OutboxEvent.type.like("guarantee.%") | OutboxEvent.type.like("section.%"))
+                .order_by(OutboxEvent.created_at, OutboxEvent.event_id)
+            )
+        )
     types = [t for t, _, _ in events]
-    for expected in ("section.upserted", "section.opening_changed", "guarantee.extension_requested",
-                     "guarantee.extended", "guarantee.extension_refused", "guarantee.locked",
-                     "guarantee.released", "section.awarded", "section.contract_signed"):  # fmt: skip
+    for expected in (
+        "section.upserted",
+        "section.opening_changed",
+        "guarantee.extension_requested",
+        "guarantee.extended",
+        "guarantee.extension_refused",
+        "guarantee.locked",
+        "guarantee.released",
+        "section.awarded",
+        "section.contract_signed",
+    ):
         assert expected in types, expected
     assert all(center_code == CENTER for _, center_code, _ in events)
     assert {i for t, _, i in events if t == "guarantee.extended"} == {"SBX-BANK"}
