@@ -158,7 +158,7 @@ def test_section_life_with_a_moved_opening_check_lock_award_and_contract(
         events: list[Any] = list(
             session.execute(
                 select(OutboxEvent.type, OutboxEvent.center_code, OutboxEvent.institution_code)
-                .where(OutboxEvent.type.like("guarantee.%") | OutboxEvent.type.like("section.%"))
+                .where(OutboxEvent.type.like("guarantee%") | OutboxEvent.type.like("section.%"))
                 .order_by(OutboxEvent.created_at, OutboxEvent.event_id)
             )
         )
@@ -169,7 +169,7 @@ def test_section_life_with_a_moved_opening_check_lock_award_and_contract(
         "guarantee.extension_requested",
         "guarantee.extended",
         "guarantee.extension_refused",
-        "guarantee.locked",
+        "guarantees.locked",
         "guarantee.released",
         "section.awarded",
         "section.contract_signed",
