@@ -16,6 +16,8 @@ from fastapi.routing import APIRoute
 from gateway.auth.middleware import AuthenticationMiddleware
 from gateway.broker.endpoints import router as broker_router
 from gateway.broker.workflow import Broker
+from gateway.centers.endpoints import router as center_router
+from gateway.centers.extension_endpoints import router as extension_router
 from gateway.composition import Container
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
@@ -95,6 +97,8 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(sections_router)
     app.include_router(broker_router)
     app.include_router(events_router)
+    app.include_router(center_router)
+    app.include_router(extension_router)
     return app
 
 

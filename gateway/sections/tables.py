@@ -1,10 +1,10 @@
-"""Trading centers and their tender sections (the Center API that upserts them is a later issue)."""
+"""Trading centers and their tender sections (upserted and driven by the Center API, gateway.centers)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UtcDateTime
@@ -19,6 +19,9 @@ class Center(Base):
     rate_cap_ppm: Mapped[int | None] = mapped_column(Integer)
     allocation_policy: Mapped[str] = mapped_column(String(20))  # matching.AllocationPolicy
     round_robin_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What a terminated tender (流标) does to unlocked issued guarantees: "full" surrenders them with the
+    # whole premium refunded; "none" releases them and the premium stays with the institution.
+    termination_refund: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -38,5 +41,7 @@ class Section(Base):
     bid_deadline_at: Mapped[datetime] = mapped_column(UtcDateTime())
     bid_opening_at: Mapped[datetime] = mapped_column(UtcDateTime())
     bid_validity_days: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # open | terminated | awarded
+    status: Mapped[str] = mapped_column(String(20))  # open | terminated | awarded | contract_signed
+    winner_uscc: Mapped[str | None] = mapped_column(String(18))
+    contract_signed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

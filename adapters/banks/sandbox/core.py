@@ -59,6 +59,8 @@ class SandboxBehaviour:
     refuse_issue: bool = False  # the institution refuses to issue after payment
     render_letter: bool = True
     discount_fen: int = 0
+    refuse_extension: bool = False  # answers extension requests (延期) with a refusal
+    fail_extension: bool = False  # extension requests fail as unreachable (the request stays open)
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,6 +258,13 @@ class SandboxInstitution:
         return ClaimAck(claim_id=request.claim_id, received_at=self.clock())
 
     def extend(self, request: Extension) -> ExtensionResult:
+        self._wait()
+        if self.behaviour.fail_extension:
+            raise InstitutionUnavailable(f"{self.code}: sandbox extension failure")
+        if self.behaviour.refuse_extension:
+            return ExtensionResult(
+                guarantee_no=request.guarantee_no, approved=False, reason="extension declined by the sandbox"
+            )
         return ExtensionResult(
             guarantee_no=request.guarantee_no, approved=True, new_cover_end=request.new_cover_end
         )

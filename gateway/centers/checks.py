@@ -1,0 +1,319 @@
+"""The bid-opening check's I/O: gather the facts for every named bidder in a few set queries (one per
+table, never one per bidder), re-verify every guarantee cryptographically, decide with the pure
+`security_check.evaluate`, and lock what is valid when asked, in the caller's transaction.
+
+Re-verification per guarantee: SM3 of the stored canonical signed data equals the stored digest; the
+institution's SM2 signature over those exact bytes verifies with the institution's certificate
+(parsed once per certificate per process); the stored letter's SM3 equals the digest stored at issue.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.uscc import Uscc, UsccError
+from gateway.audit import service as audit
+from gateway.broker import service as broker
+from gateway.broker.machine import Event
+from gateway.broker.tables import Application, Guarantee, Payment
+from gateway.centers import errors, service
+from gateway.centers.security_check import (
+    Bidder,
+    DepositFacts,
+    GuaranteeFacts,
+    PendingOrder,
+    Reason,
+    SectionFacts,
+    Verdict,
+    evaluate,
+)
+from gateway.finance import section_events as finance
+from gateway.institutions.tables import Institution
+from gateway.outbox.service import emit
+from gateway.sections.tables import Section
+from signing.certificates import Sm2Certificate
+from signing.errors import SigningError
+from signing.sm2 import Sm2PublicKey, b64decode_strict, verify
+from signing.sm3 import sm3_hex
+
+_PARALLEL_FROM = 64
+_IGNORED_ORDERS = ("rejected", "expired_offer")  # ended without ever securing anything
+
+
+@dataclass(frozen=True)
+class Result:
+    bidder: Bidder
+    verdict: Verdict
+    locked: bool
+
+
+def parse_bidders(raw: Sequence[tuple[str, str]]) -> list[Bidder]:
+    """Every USCC must be valid: the first bad one is refused with its index (nothing is checked)."""
+    bidders = []
+    for index, (uscc, name) in enumerate(raw):
+        try:
+            bidders.append(Bidder(str(Uscc.parse(uscc)), name))
+        except UsccError as exc:
+            raise errors.InvalidBidderUscc(f"bidders[{index}].uscc: {exc}", index=index) from exc
+    return bidders
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(certificate_pem: str) -> Sm2PublicKey | None:
+    try:
+        return Sm2Certificate.from_pem(certificate_pem).sm2_public_key()
+    except (SigningError, ValueError):
+        return None
+
+
+def authentic(guarantee: Guarantee, key: Sm2PublicKey | None) -> tuple[bool, dict[str, object]]:
+    """The cryptographic verdict, and the stored signed value as far as it can be read (so that a
+    failed signature is reported as that, not as every field it might have changed)."""
+    signed = guarantee.signed_data.encode()
+    try:
+        parsed = json.loads(signed)
+    except ValueError:
+        parsed = None
+    value: dict[str, object] = parsed if isinstance(parsed, dict) else {}
+    if key is None or not value or sm3_hex(signed) != guarantee.signed_data_sm3:
+        return False, value
+    has_letter = guarantee.letter_pdf is not None or guarantee.letter_sm3 is not None
+    if has_letter and (guarantee.letter_pdf is None or sm3_hex(guarantee.letter_pdf) != guarantee.letter_sm3):
+        return False, value
+    try:
+        return verify(key, signed, b64decode_strict(guarantee.institution_signature)), value
+    except (SigningError, ValueError, binascii.Error):
+        return False, value
+
+
+def _facts(
+    guarantee: Guarantee, status: str, paid: bool, verdict: tuple[bool, dict[str, object]]
+) -> GuaranteeFacts:
+    ok, value = verdict
+
+    def text(name: str) -> str:
+        item = value.get(name)
+        return item if isinstance(item, str) else ""
+
+    def day(name: str, fallback: date) -> date:
+        try:
+            return date.fromisoformat(text(name))
+        except ValueError:
+            return fallback
+
+    amount = value.get("amount_fen")
+    return GuaranteeFacts(
+        guarantee_no=guarantee.guarantee_no,
+        status=status,
+        paid=paid,
+        authentic=ok and text("guarantee_no") == guarantee.guarantee_no,
+        section_code=text("section_code"),
+        applicant_uscc=text("applicant_uscc"),
+        applicant_name=text("applicant_name"),
+        beneficiary_uscc=text("beneficiary_uscc"),
+        beneficiary_name=text("beneficiary_name"),
+        amount_fen=amount if isinstance(amount, int) and not isinstance(amount, bool) else 0,
+        cover_start=day("cover_start", guarantee.cover_start),
+        # The cover as it stands: the signed end, or later when the institution extended it.
+        cover_end=max(day("cover_end", guarantee.cover_end), guarantee.cover_end),
+        issued_at=guarantee.issued_at,
+    )
+
+
+def _verify_all(items: list[tuple[Guarantee, Sm2PublicKey | None]]) -> list[tuple[bool, dict[str, object]]]:
+    """SM3 and SM2 run in C without the GIL: a big section is verified on every core."""
+    if len(items) < _PARALLEL_FROM:
+        return [authentic(guarantee, key) for guarantee, key in items]
+    return list(_pool().map(lambda item: authentic(*item), items, chunksize=32))
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="security-check")
+
+
+def section_facts(section: Section) -> SectionFacts:
+    cover_from, cover_until = service.required_cover(section)
+    return SectionFacts(
+        code=section.code,
+        tenderee_uscc=section.tenderee_uscc,
+        tenderee_name=section.tenderee_name,
+        deposit_fen=section.deposit_fen,
+        bid_deadline_at=section.bid_deadline_at,
+        cover_from=cover_from,
+        cover_until=cover_until,
+    )
+
+
+def check(
+    session: Session, section: Section, bidders: Sequence[Bidder], *, lock: bool, now: datetime
+) -> list[Result]:
+    facts = section_facts(section)
+    wanted = {bidder.uscc for bidder in bidders}
+    rows = [
+        (guarantee, status)
+        for guarantee, status in session.execute(
+            select(Guarantee, Application.status)
+            .join(Application, Application.id == Guarantee.application_id)
+            .where(Guarantee.section_code == section.code)
+        )
+        if guarantee.bidder_uscc in wanted
+    ]
+    paid = set(
+        session.scalars(
+            select(Payment.application_id)
+            .join(Application, Application.id == Payment.application_id)
+            .where(Application.section_code == section.code, Payment.status == "succeeded")
+        )
+    )
+    wanted_institutions = {g.institution_code for g, _ in rows}
+    certificates: dict[str, str] = dict(
+        session.execute(
+            select(Institution.code, Institution.certificate_pem).where(
+                Institution.code.in_(wanted_institutions)
+            )
+        ).all()
+    )
+    keys = {code: _public_key(pem) for code, pem in certificates.items()}
+    verdicts = _verify_all([(g, keys.get(g.institution_code)) for g, _ in rows])
+    by_bidder: dict[str, list[GuaranteeFacts]] = {}
+    for (guarantee, status), crypto in zip(rows, verdicts, strict=True):
+        by_bidder.setdefault(guarantee.bidder_uscc, []).append(
+            _facts(guarantee, status, guarantee.application_id in paid, crypto)
+        )
+    pending: dict[str, list[PendingOrder]] = {}
+    for app_id, uscc, status in session.execute(
+        select(Application.id, Application.bidder_uscc, Application.status)
+        .where(
+            Application.section_code == section.code,
+            Application.guarantee_no.is_(None),
+            Application.status.not_in(_IGNORED_ORDERS),
+        )
+        .order_by(Application.created_at)
+    ):
+        if uscc in wanted:
+            pending.setdefault(uscc, []).append(PendingOrder(app_id, status))
+    results = []
+    for bidder in bidders:
+        deposit = finance.find_deposit(session, section_code=section.code, bidder_uscc=bidder.uscc)
+        deposit_facts = (
+            DepositFacts(
+                deposit.deposit_id,
+                deposit.section_code,
+                deposit.bidder_uscc,
+                deposit.amount_fen,
+                deposit.received_at,
+                deposit.status,
+            )
+            if deposit is not None
+            else None
+        )
+        verdict = evaluate(
+            facts, bidder, by_bidder.get(bidder.uscc, []), pending.get(bidder.uscc, []), deposit_facts
+        )
+        status_of = {g.guarantee_no: g.status for g in by_bidder.get(bidder.uscc, [])}
+        locked = verdict.valid and (
+            status_of.get(verdict.reference or "") == "locked"
+            or (deposit_facts is not None and verdict.kind == "deposit" and deposit_facts.status == "locked")
+        )
+        results.append(Result(bidder, verdict, locked))
+    if lock:
+        results = _lock_all(session, section, results, now=now)
+    return results
+
+
+def _lock_all(session: Session, section: Section, results: list[Result], *, now: datetime) -> list[Result]:
+    """Lock every valid, not yet locked security through the broker's LOCK transition. The orders are
+    row-locked in one query; each institution hears of its locked guarantees in one event."""
+    to_lock = [r for r in results if r.verdict.valid and not r.locked and r.verdict.reference is not None]
+    numbers = [r.verdict.reference for r in to_lock if r.verdict.kind == "guarantee"]
+    apps = {
+        app.guarantee_no: app
+        for app in session.scalars(
+            select(Application)
+            .where(Application.section_code == section.code, Application.guarantee_no.in_(numbers))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    chosen = {id(r) for r in to_lock}
+    locked: dict[str, list[str]] = {}
+    out = []
+    for result in results:
+        verdict = result.verdict
+        if id(result) not in chosen or verdict.reference is None:
+            out.append(result)
+            continue
+        if verdict.kind == "deposit":
+            finance.lock_deposit(session, verdict.reference, now=now)
+            out.append(Result(result.bidder, verdict, True))
+            continue
+        app = apps.get(verdict.reference)
+        if app is None or app.status not in ("issued", "locked"):
+            # changed since it was read (a concurrent surrender or cancellation): report that
+            status = app.status if app is not None else "cancelled"
+            reason = Reason.SURRENDERED if status == "surrendered" else Reason.CANCELLED
+            out.append(
+                Result(result.bidder, Verdict(verdict.kind, verdict.reference, False, (reason,)), False)
+            )
+            continue
+        if app.status == "issued":
+            broker.transition(
+                session,
+                app,
+                Event.LOCK,
+                actor=f"center:{section.center_code}",
+                now=now,
+                reason="security check at bid opening",
+            )
+            locked.setdefault(app.institution_code or "", []).append(verdict.reference)
+        out.append(Result(result.bidder, verdict, True))
+    for institution_code, guarantee_numbers in sorted(locked.items()):
+        emit(
+            session,
+            "guarantees.locked",
+            {
+                "section_code": section.code,
+                "center_code": section.center_code,
+                "institution_code": institution_code,
+                "guarantee_nos": guarantee_numbers,
+            },
+        )
+    return out
+
+
+def record_check(
+    session: Session, section: Section, results: Sequence[Result], *, lock: bool, now: datetime
+) -> None:
+    """One audit record per check (who was named, what was found), so the answer given can be shown."""
+    audit.append(
+        session,
+        actor=f"center:{section.center_code}",
+        action="section.security_check",
+        object_type="section",
+        object_id=section.code,
+        after={
+            "lock": lock,
+            "results": [
+                {
+                    "uscc": r.bidder.uscc,
+                    "valid": r.verdict.valid,
+                    "reference": r.verdict.reference,
+                    "reasons": [reason.value for reason in r.verdict.reasons],
+                    "locked": r.locked,
+                }
+                for r in results
+            ],
+        },
+        at=now,
+    )
