@@ -15,6 +15,8 @@ from fastapi.routing import APIRoute
 
 from gateway.auth.middleware import AuthenticationMiddleware
 from gateway.broker.endpoints import router as broker_router
+from gateway.claims import workflow as claims_workflow
+from gateway.claims.endpoints import router as claims_router
 from gateway.composition import Container
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
@@ -28,6 +30,7 @@ from gateway.outbox import worker as outbox_worker
 from gateway.outbox.endpoints import router as events_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
+from gateway.verify.endpoints import router as verify_router
 
 log = logging.getLogger("gateway")
 API_VERSION = "0.1.0"
@@ -46,7 +49,15 @@ def operation_id(route: APIRoute) -> str:
 def create_app(container: Container, *, background_jobs: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs = (_purge_expired(container), outbox_worker.run_worker(container)) if background_jobs else ()
+        jobs = (
+            (
+                _purge_expired(container),
+                outbox_worker.run_worker(container),
+                claims_workflow.run_worker(container),
+            )
+            if background_jobs
+            else ()
+        )
         tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
@@ -89,6 +100,8 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(sections_router)
     app.include_router(broker_router)
     app.include_router(events_router)
+    app.include_router(claims_router)
+    app.include_router(verify_router)
     return app
 
 
