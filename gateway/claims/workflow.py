@@ -143,9 +143,10 @@ class Claims:
 async def run_worker(container: Container, *, poll_s: float = WORKER_POLL_S) -> None:
     """Background job for `create_app(..., background_jobs=True)`: retry unacknowledged claims and fill
     deadlines the calendar could not give when the claim was filed."""
-    claims = Claims.from_container(container)
+    claims: Claims | None = None
     while True:
         try:
+            claims = claims or Claims.from_container(container)  # in the loop: a bad calendar file is logged
             result = await anyio.to_thread.run_sync(claims.forward_due)
             filled = await anyio.to_thread.run_sync(claims.fill_deadlines)
             if result.forwarded or result.failed or filled:

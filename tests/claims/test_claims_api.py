@@ -310,3 +310,29 @@ def test_the_database_refuses_a_second_open_claim_row(gateway: Gateway, guarante
         session.add(clone)
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_the_servers_background_loop_forwards_a_pending_claim(gateway: Gateway, guarantee_no: str) -> None:
+    import asyncio
+
+    from gateway.claims.workflow import run_worker
+
+    down = DownInstitution(gateway.container.institutions[BANK])
+    gateway.container.institutions[BANK] = down  # type: ignore[assignment]
+    claim_id = gateway.file_claim(guarantee_no, 300_000).json()["id"]
+    down.up = True
+    gateway.clock.now += timedelta(hours=2)  # past any backoff
+
+    async def until_forwarded() -> None:
+        task = asyncio.create_task(run_worker(gateway.container, poll_s=0.05))
+        try:
+            for _ in range(200):
+                if down.received:
+                    return
+                await asyncio.sleep(0.05)
+        finally:
+            task.cancel()
+
+    asyncio.run(until_forwarded())
+    assert down.received == [claim_id]
+    assert gateway.get_claim(claim_id).json()["forwarded_at"] is not None
