@@ -22,7 +22,7 @@ from gateway.http.schemas import PROBLEM_RESPONSES
 router = APIRouter(tags=["claims"])
 Center = Annotated[Caller, Depends(require_role("center"))]
 Institution = Annotated[Caller, Depends(require_role("institution"))]
-ClaimId = Annotated[str, Path(min_length=1, max_length=40)]
+ClaimId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 
 
 def _problems(**described: str) -> dict[int | str, dict[str, Any]]:
@@ -119,7 +119,7 @@ def list_claims(
         Query(description="open (default), overdue (open past the decision day), decided, all"),
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: Annotated[str, Query(max_length=40)] = "",
+    after: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")] = "",
 ) -> ClaimPage:
     """Your claims by id, cursor-paginated."""
     container = _container(request)

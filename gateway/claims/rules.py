@@ -11,6 +11,7 @@ whether a decision repeats or contradicts the one on record. No I/O; the service
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -18,6 +19,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from contracts.enums import GuaranteeStatus
+from contracts.identifiers import GuaranteeNo, GuaranteeNoError
 from gateway.calendars.business_days import BusinessCalendar, CalendarNotCovered
 from gateway.claims import errors
 
@@ -50,13 +52,24 @@ def shanghai_date(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
+def is_guarantee_no(value: str) -> bool:
+    try:
+        GuaranteeNo.check(value)
+    except GuaranteeNoError:
+        return False
+    return True
+
+
 def stated_reason(reason: str) -> str:
-    """The reason as recorded: surrounding blanks removed; empty or over-long is refused."""
+    """The reason as recorded: surrounding blanks removed; empty, over-long or with control characters
+    (other than line breaks and tabs; PostgreSQL cannot even store NUL) is refused."""
     text = reason.strip()
     if not text:
         raise errors.ReasonRequired("state in what respect the bidder is in breach (reason is blank)")
     if len(text) > REASON_MAX_CHARS:
         raise errors.ReasonRequired(f"the reason is limited to {REASON_MAX_CHARS} characters")
+    if any(unicodedata.category(char) == "Cc" and char not in "\n\r\t" for char in text):
+        raise errors.ReasonRequired("the reason contains control characters")
     return text
 
 

@@ -33,6 +33,7 @@ from gateway.claims.rules import (
     Outcome,
     check_claim,
     decision_due,
+    is_guarantee_no,
     is_repeat,
     stated_reason,
 )
@@ -78,7 +79,8 @@ def file_claim(
     decision_days: int,
 ) -> Claim:
     """The center's demand for the tenderee: checked, recorded, the guarantee moved to `claimed`."""
-    guarantee = session.get(Guarantee, guarantee_no)
+    # Every stored number is a contracts GuaranteeNo; anything else is unknown (and never reaches SQL).
+    guarantee = session.get(Guarantee, guarantee_no) if is_guarantee_no(guarantee_no) else None
     section = session.get(Section, guarantee.section_code) if guarantee is not None else None
     # Someone else's guarantee is indistinguishable from none at all (object-level authorization).
     if guarantee is None or section is None or section.center_code != center_code:

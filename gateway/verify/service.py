@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from contracts.capitals import amount_in_capitals
 from contracts.enums import GuaranteeStatus
 from gateway.broker.tables import Application, Guarantee
+from gateway.claims.rules import is_guarantee_no
 from gateway.institutions.tables import Institution
 
 S = GuaranteeStatus
@@ -82,7 +83,8 @@ def public_status(status: GuaranteeStatus, cover_end: date, *, today: date) -> s
 
 
 def verify(session: Session, guarantee_no: str, code: str, *, today: date) -> Verified | None:
-    row = session.get(Guarantee, guarantee_no) if guarantee_no else None
+    # A malformed number is unknown without asking the database (PostgreSQL refuses NUL, for one).
+    row = session.get(Guarantee, guarantee_no) if is_guarantee_no(guarantee_no) else None
     expected = row.verification_code.encode() if row is not None else _STAND_IN_CODE
     matches = hmac.compare_digest(expected, normalise_code(code).encode())
     if row is None or not matches:

@@ -113,7 +113,7 @@ def test_only_issued_or_locked_guarantees_are_claimable(status: GuaranteeStatus)
             check_claim(_facts(status), amount_fen=1, filed_at=moment)
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "\n\t", "x" * 2001])
+@pytest.mark.parametrize("reason", ["", "   ", "\n\t", "x" * 2001, "违约\x00", "违\x1b约"])
 def test_a_reason_is_stated_and_bounded(reason: str) -> None:
     with pytest.raises(errors.ReasonRequired):
         stated_reason(reason)

@@ -116,6 +116,8 @@ def test_a_claim_for_the_whole_amount_on_the_last_day_of_cover_is_accepted(gatew
         ("unknown_guarantee", 404, "guarantee_not_found"),
         ("wrong_center", 404, "guarantee_not_found"),
         ("blank_reason", 422, "claim_reason_required"),
+        ("nul_in_reason", 422, "claim_reason_required"),
+        ("nul_in_number", 404, "guarantee_not_found"),
         ("zero_amount", 422, "validation_error"),
         ("fractional_amount", 422, "validation_error"),
         ("surrendered", 409, "guarantee_not_claimable"),
@@ -138,6 +140,10 @@ def test_bad_claims_are_refused_with_a_code_and_change_nothing(
         key = gateway.other_center_key
     elif case == "blank_reason":
         reason = "   "
+    elif case == "nul_in_reason":
+        reason = "撤销\u0000投标"
+    elif case == "nul_in_number":
+        number = "BK2026\u0000"
     elif case == "zero_amount":
         amount = 0
     elif case in ("surrendered", "released"):
@@ -336,3 +342,14 @@ def test_the_servers_background_loop_forwards_a_pending_claim(gateway: Gateway, 
     asyncio.run(until_forwarded())
     assert down.received == [claim_id]
     assert gateway.get_claim(claim_id).json()["forwarded_at"] is not None
+
+
+def test_malformed_claim_ids_and_cursors_are_client_errors(gateway: Gateway) -> None:
+    # The signature covers the decoded path (what the server sees) and the raw query string.
+    for path, signed in (
+        ("/center/v1/claims/cl%00x", "/center/v1/claims/cl\x00x"),
+        ("/center/v1/claims?after=%00", "/center/v1/claims?after=%00"),
+    ):
+        response = gateway.client.get(path, headers=gateway.center_headers("GET", signed))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "validation_error"

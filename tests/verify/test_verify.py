@@ -93,7 +93,8 @@ def test_wrong_code_and_unknown_number_are_the_same_not_found(gateway: Gateway) 
     wrong_code = gateway.client.get("/v1/verify", params={"no": number, "code": "ABCDEFGH"})
     unknown = gateway.client.get("/v1/verify", params={"no": "BK20260920-000000000000", "code": code})
     empty = gateway.client.get("/v1/verify", params={"no": "", "code": ""})
-    for response in (wrong_code, unknown, empty):
+    nul = gateway.client.get("/v1/verify", params={"no": "BK\x00", "code": "\x00"})
+    for response in (wrong_code, unknown, empty, nul):
         assert response.status_code == 404
         problem = response.json()
         problem.pop("request_id")
