@@ -18,6 +18,8 @@ from gateway.broker.endpoints import router as broker_router
 from gateway.broker.workflow import Broker
 from gateway.centers.endpoints import router as center_router
 from gateway.centers.extension_endpoints import router as extension_router
+from gateway.claims import workflow as claims_workflow
+from gateway.claims.endpoints import router as claims_router
 from gateway.composition import Container
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
@@ -31,6 +33,7 @@ from gateway.outbox import worker as outbox_worker
 from gateway.outbox.endpoints import router as events_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
+from gateway.verify.endpoints import router as verify_router
 
 log = logging.getLogger("gateway")
 API_VERSION = "0.1.0"
@@ -52,6 +55,11 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs = (
             (_purge_expired(container), outbox_worker.run_worker(container), _broker_sweep(container))
+            (
+                _purge_expired(container),
+                outbox_worker.run_worker(container),
+                claims_workflow.run_worker(container),
+            )
             if background_jobs
             else ()
         )
@@ -99,6 +107,8 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(events_router)
     app.include_router(center_router)
     app.include_router(extension_router)
+    app.include_router(claims_router)
+    app.include_router(verify_router)
     return app
 
 

@@ -12,6 +12,7 @@ def all_metadata() -> list[MetaData]:
     import gateway.audit.tables
     import gateway.broker.tables
     import gateway.centers.tables
+    import gateway.claims.tables
     import gateway.idempotency.tables
     import gateway.institutions.tables
     import gateway.outbox.tables

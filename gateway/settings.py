@@ -44,6 +44,16 @@ class Settings(BaseSettings):
         description="The gateway's SM2 private key (PKCS#8 PEM); generated into data_dir if unset",
     )
     gateway_key_id: str = Field(default="gateway-1", pattern=r"^[A-Za-z0-9._:-]{1,100}$")
+    claim_decision_business_days: Annotated[int, Field(ge=1, le=60)] = Field(
+        default=5, description="Business days an institution has to pay or refuse a claim"
+    )
+    # Public verification (GET /v1/verify, /verify): a token bucket per client address, per process.
+    verify_rate_per_minute: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Sustained verification requests per minute per client address"
+    )
+    verify_rate_burst: Annotated[int, Field(ge=1)] = Field(
+        default=10, description="Verification requests a client address may make at once"
+    )
 
     @field_validator("listen")
     @classmethod

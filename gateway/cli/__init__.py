@@ -11,6 +11,7 @@ import click
 from gateway.cli import (
     audit,
     broker_sweep,
+    claims,
     db,
     demo,
     institutions,
@@ -34,4 +35,5 @@ def main() -> None:
 
 _COMMANDS = (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker_sweep)
 for module in _COMMANDS:
+for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, claims):
     main.add_command(module.command)
