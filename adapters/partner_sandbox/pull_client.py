@@ -256,11 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         reject_usccs=frozenset(args.reject_uscc), emit=emit,
     )  # fmt: skip
     stop_at = time.monotonic() + args.max_seconds if args.max_seconds > 0 else None
+    passes = 0
     try:
         while stop_at is None or time.monotonic() < stop_at:
             try:
                 if client.poll_once() == 0:
                     client.acknowledge_notices()
+                passes += 1
+                if passes == 1:
+                    emit({"action": "ready"})  # one full pass done: the gateway is reachable and trusted
             except (httpx.HTTPError, GatewayAnswerUnsigned) as exc:
                 # The gateway being away (or an answer we cannot trust) is retried on the next pass.
                 emit({"action": "error", "error": f"{type(exc).__name__}: {exc}"})

@@ -40,8 +40,8 @@ from gateway.partner import repository
 from gateway.partner.tables import PartnerRoute
 
 # Answer the fan-out this much before its deadline, so that a quote that arrived in time is used.
-DEADLINE_MARGIN_S = 0.2
-POLL_S = 0.1
+DEADLINE_MARGIN_S = 0.4
+POLL_S = 0.05
 APPROVED_STATES = frozenset({"awaiting_payment", "paid", "issued", "locked", "released", "claimed",
                              "claim_paid", "claim_refused", "surrendered", "expired"})  # fmt: skip
 

@@ -35,7 +35,6 @@ def market(container: Container) -> Market:
 
 @pytest.fixture
 def party(container: Container, market: Market, tmp_path: Path) -> PullParty:
-    container.quote_deadline_s = 2.0
     return add_pull_institution(container, tmp_path / "pull-pki")
 
 
