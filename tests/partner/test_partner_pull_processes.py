@@ -154,10 +154,8 @@ def status_becomes(
     http: httpx.Client, container: Container, uscc: str, application_id: str, wanted: str
 ) -> None:
     def probe() -> bool:
-        return (
-            bidder_call(http, container, uscc, "GET", f"/v1/applications/{application_id}")["status"]
-            == wanted
-        )
+        current = bidder_call(http, container, uscc, "GET", f"/v1/applications/{application_id}")["status"]
+        return bool(current == wanted)
 
     wait_until(probe, 30, f"{application_id} never became {wanted}")
 
