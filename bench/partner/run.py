@@ -12,6 +12,7 @@ other processes falls on both alike); the ratio is signed/unsigned over all phas
 
 Run: .venv/bin/python -m bench.partner.run [--seconds 4] [--concurrency 16] [--rounds 3] [--postgres URL]
 (default SQLite in a temporary directory; PostgreSQL: a scratch database is created and dropped).
+Also reported per CPU-second of the server processes (steadier when other processes share the machine).
 Target: signed >= 0.7 of unsigned.
 """
 
@@ -131,6 +132,17 @@ async def _phase(
         return ok, failed, time.perf_counter() - started
 
 
+def _server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of uvicorn and its worker processes so far (Linux /proc): requests per
+    server CPU-second hold still when other processes load the machine, requests per second do not."""
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    ticks = 0
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _presign(key: Sm2PrivateKey, n: int) -> list[tuple[str, dict[str, str]]]:
     now = int(time.time())
     return [
@@ -188,18 +200,22 @@ def main() -> None:
             )
             budget = int(args.seconds * 3000)
             totals = {"unsigned": [0, 0, 0.0], "signed": [0, 0, 0.0]}
+            cpu = {"unsigned": 0.0, "signed": 0.0}
             for round_no in range(1, args.rounds + 1):
                 for kind in ("unsigned", "signed"):
                     requests = (
                         [("/unsigned" + TARGET, {})] * budget if kind == "unsigned" else _presign(key, budget)
                     )
+                    cpu_before = _server_cpu_s(server.pid)
                     ok, failed, elapsed = asyncio.run(_phase(base, requests, args.seconds, args.concurrency))
+                    used = _server_cpu_s(server.pid) - cpu_before
+                    cpu[kind] += used
                     totals[kind][0] += ok
                     totals[kind][1] += failed
                     totals[kind][2] += elapsed
                     print(
                         f"round {round_no} {kind:8s}: {ok / elapsed:8.1f} req/s "
-                        f"({ok} ok, {failed} failed, {elapsed:.2f} s)"
+                        f"({ok} ok, {failed} failed, {elapsed:.2f} s), {ok / used:8.1f} per server CPU-s"
                     )
         finally:
             server.terminate()
@@ -211,6 +227,9 @@ def main() -> None:
     print(f"{backend}, uvicorn 2 workers, concurrency {args.concurrency}:")
     print(f"  unsigned {rates['unsigned']:.1f} req/s, signed {rates['signed']:.1f} req/s, "
           f"ratio {rates['signed'] / rates['unsigned']:.2f} (target >= 0.7)")  # fmt: skip
+    per_cpu = {kind: totals[kind][0] / cpu[kind] for kind in cpu}
+    print(f"  per server CPU-second: unsigned {per_cpu['unsigned']:.1f}, signed {per_cpu['signed']:.1f}, "
+          f"ratio {per_cpu['signed'] / per_cpu['unsigned']:.2f}")  # fmt: skip
     if totals["signed"][1] or totals["unsigned"][1]:
         print(f"  failures: signed {totals['signed'][1]}, unsigned {totals['unsigned'][1]}")
 
