@@ -80,29 +80,33 @@ def pull_offer(app: dict[str, Any]) -> str:
     return str(offer)
 
 
-def to_review(client: TestClient, container: Container, api: PartnerApi, market: Market) -> str:
+def to_review(
+    client: TestClient, container: Container, api: PartnerApi, market: Market, uscc: str = BIDDER
+) -> str:
     app, answer = apply_and_quote(
-        client, container, api, market, {"premium_fen": 140_000, "valid_until": SOON}
+        client, container, api, market, {"premium_fen": 140_000, "valid_until": SOON}, uscc
     )
     assert answer is not None
     assert answer.status_code == 200, answer.text
     accepted = client.post(
         f"/v1/applications/{app['id']}/accept",
         json={"offer_id": pull_offer(app)},
-        headers=headers(container, BIDDER),
+        headers=headers(container, uscc),
     )
     assert accepted.json()["status"] == "under_review", accepted.text
     return str(app["id"])
 
 
-def to_paid(client: TestClient, container: Container, api: PartnerApi, market: Market) -> str:
-    application_id = to_review(client, container, api, market)
+def to_paid(
+    client: TestClient, container: Container, api: PartnerApi, market: Market, uscc: str = BIDDER
+) -> str:
+    application_id = to_review(client, container, api, market, uscc)
     decided = api.post(f"/partner/v1/applications/{application_id}/decision", {"outcome": "approved"})
     assert decided.json()["status"] == "approved", decided.text
     paid = client.post(
         f"/v1/applications/{application_id}/payments",
         json={"method": "sandbox"},
-        headers=headers(container, BIDDER),
+        headers=headers(container, uscc),
     )
     assert paid.json()["status"] == "paid", paid.text
     return application_id
@@ -370,3 +374,21 @@ def test_surrender_leaves_a_notice_the_institution_acknowledges(
     assert ack.status_code == 204
     assert api.get("/partner/v1/notices").json()["data"] == []
     assert api.post("/partner/v1/notices/999999/acknowledge", {}).json()["code"] == "notice_not_found"
+
+
+def test_a_guarantee_number_already_used_is_refused(
+    client: TestClient, container: Container, api: PartnerApi, market: Market, party: PullParty
+) -> None:
+    first = to_paid(client, container, api, market)
+    second = to_paid(client, container, api, market, bidder_uscc(62))
+    assert (
+        api.post(
+            f"/partner/v1/applications/{first}/issuance", guarantee(party, issue_request(api, first))
+        ).status_code
+        == 200
+    )
+    reused = api.post(
+        f"/partner/v1/applications/{second}/issuance", guarantee(party, issue_request(api, second))
+    )
+    assert (reused.status_code, reused.json()["code"]) == (409, "guarantee_no_taken")
+    assert state(container, second) == ("paid", 0, None)
