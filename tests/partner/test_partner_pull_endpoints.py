@@ -15,7 +15,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from contracts.institutions import GuaranteeData, IssuedGuarantee, IssueRequest, QuoteRequest
+from contracts.institutions import (
+    Claim,
+    DecisionOutcome,
+    Extension,
+    GuaranteeData,
+    InstitutionUnavailable,
+    IssuedGuarantee,
+    IssueRequest,
+    QuoteRequest,
+    StatusQuery,
+)
 from gateway.broker.tables import Application, Guarantee
 from gateway.composition import Container
 from gateway.partner.tables import PartnerRoute
@@ -370,9 +380,24 @@ def test_surrender_leaves_a_notice_the_institution_acknowledges(
     assert surrendered.status_code == 200, surrendered.text
     [notice] = api.get("/partner/v1/notices").json()["data"]
     assert (notice["kind"], notice["guarantee_no"]) == ("surrender", "PL20261122-0001")
+    # The adapter's other answers: status from the database, claims and extensions as notices.
+    adapter = container.institutions[PULL_CODE]
+    query = StatusQuery(application_id=application_id, institution_code=PULL_CODE)
+    assert adapter.status(query).outcome is DecisionOutcome.APPROVED
+    claim = Claim.model_validate({"claim_id": "cl-1", "guarantee_no": NUMBER, "institution_code": PULL_CODE,
+                                  "amount_fen": 100, "reason": "bidder withdrew"})  # fmt: skip
+    assert adapter.claim(claim).claim_id == "cl-1"
+    assert adapter.claim(claim).claim_id == "cl-1"  # told twice, one notice
+    extension = Extension.model_validate(
+        {"guarantee_no": NUMBER, "institution_code": PULL_CODE, "new_cover_end": "2027-12-31"}
+    )
+    with pytest.raises(InstitutionUnavailable):
+        adapter.extend(extension)  # the institution answers through the partner API
+    kinds = [n["kind"] for n in api.get("/partner/v1/notices").json()["data"]]
+    assert kinds == ["surrender", "claim", "extension"]
     ack = api.post(f"/partner/v1/notices/{notice['id']}/acknowledge", {})
     assert ack.status_code == 204
-    assert api.get("/partner/v1/notices").json()["data"] == []
+    assert [n["kind"] for n in api.get("/partner/v1/notices").json()["data"]] == ["claim", "extension"]
     assert api.post("/partner/v1/notices/999999/acknowledge", {}).json()["code"] == "notice_not_found"
 
 
