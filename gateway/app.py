@@ -31,6 +31,7 @@ from gateway.idempotency.middleware import IdempotencyMiddleware
 from gateway.idempotency.service import IdempotencyPolicy
 from gateway.outbox import worker as outbox_worker
 from gateway.outbox.endpoints import router as events_router
+from gateway.partner.endpoints import router as partner_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
 from gateway.verify.endpoints import router as verify_router
@@ -109,6 +110,7 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(extension_router)
     app.include_router(claims_router)
     app.include_router(verify_router)
+    app.include_router(partner_router)
     return app
 
 

@@ -82,13 +82,36 @@ def _sandboxes(settings: Settings) -> tuple[dict[str, InstitutionAdapter], list[
     return adapters, parties
 
 
+def wire_pull_institutions(container: Container) -> list[str]:
+    """Adapters for the institutions registered with mode=pull (they call the partner API; the adapter
+    leaves requests in the database for them). Called at start-up, and again after registering one.
+    Returns the codes wired."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from gateway.institutions.tables import Institution
+    from gateway.partner.pull_adapter import PullAdapter
+
+    try:
+        with container.sessions() as session:
+            codes = list(session.scalars(select(Institution.code).where(Institution.mode == "pull")))
+    except (OperationalError, ProgrammingError):  # schema not migrated yet (e.g. `gateway db upgrade`)
+        return []
+    for code in codes:
+        if not isinstance(container.institutions.get(code), PullAdapter):
+            container.institutions[code] = PullAdapter(
+                code, container.sessions, container.clock, deadline_s=container.quote_deadline_s
+            )
+    return codes
+
+
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
     from adapters.payments.sandbox import SandboxPayments
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     institutions, parties = _sandboxes(settings)
-    return Container(
+    container = Container(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
@@ -101,3 +124,5 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
         payments=SandboxPayments(),
         sandbox_parties=parties,
     )
+    wire_pull_institutions(container)
+    return container
