@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.auth.middleware import AuthenticationMiddleware
+from gateway.broker import reconciler
 from gateway.broker.endpoints import router as broker_router
 from gateway.composition import Container
 from gateway.health.endpoints import router as health_router
@@ -46,7 +47,15 @@ def operation_id(route: APIRoute) -> str:
 def create_app(container: Container, *, background_jobs: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs = (_purge_expired(container), outbox_worker.run_worker(container)) if background_jobs else ()
+        jobs = (
+            (
+                _purge_expired(container),
+                outbox_worker.run_worker(container),
+                reconciler.run_reconciler(container),
+            )
+            if background_jobs
+            else ()
+        )
         tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield

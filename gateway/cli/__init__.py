@@ -8,7 +8,21 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import audit, db, demo, institutions, ledger, letter, openapi, outbox, serve, sm2, users
+from gateway.cli import (
+    audit,
+    broker,
+    db,
+    demo,
+    institutions,
+    ledger,
+    letter,
+    openapi,
+    outbox,
+    partner_sandbox,
+    serve,
+    sm2,
+    users,
+)
 from gateway.cli.common import CliError
 
 __all__ = ["CliError", "main"]
@@ -19,5 +33,6 @@ def main() -> None:
     """Electronic-guarantee gateway: bidders, institutions, trading centers and center finance."""
 
 
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox):
+for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker,
+               partner_sandbox):  # fmt: skip
     main.add_command(module.command)
