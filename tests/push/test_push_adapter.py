@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.banks.http import HttpInstitution, PushConfig
-from adapters.banks.http import protocol
+from adapters.banks.http import HttpInstitution, PushConfig, protocol
 from contracts.institutions import (
     InstitutionUnavailable,
     IssuanceRefused,
@@ -76,13 +75,17 @@ def quote_body(application_id: str = "ap_1") -> dict[str, Any]:
 
 
 def signed(
-    status: int, payload: Any, path: str, key: Sm2PrivateKey = BANK_KEY, **headers: str
+    status: int,
+    payload: Any,
+    path: str,
+    key: Sm2PrivateKey = BANK_KEY,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     body = json.dumps(payload).encode()
     signature = sign_response(
         key, "bank-1", str(status), path, body, timestamp=int(datetime.now(UTC).timestamp())
     )
-    return httpx.Response(status, content=body, headers={**signature, **headers})
+    return httpx.Response(status, content=body, headers={**signature, **(headers or {})})
 
 
 class Bank:
@@ -123,18 +126,23 @@ def test_5xx_then_success_is_retried_with_the_same_idempotency_key_and_fresh_non
     ])  # fmt: skip
     sleeps: list[float] = []
     quote = adapter(bank, sleeps, backoff_base_s=0.1, backoff_cap_s=0.15).quote(quote_request())
-    assert quote.premium_fen is not None and quote.premium_fen.fen == 150_000
+    assert quote.premium_fen is not None
+    assert quote.premium_fen.fen == 150_000
     keys = {r.headers["Idempotency-Key"] for r in bank.seen}
     nonces = {r.headers["Gw-Nonce"] for r in bank.seen}
-    assert len(bank.seen) == 3 and len(keys) == 1 and len(nonces) == 3
+    assert len(bank.seen) == 3
+    assert len(keys) == 1
+    assert len(nonces) == 3
     # capped full jitter: each wait within [0, min(cap, base * 2^n)]
-    assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.1 and 0 <= sleeps[1] <= 0.15
+    assert len(sleeps) == 2
+    assert 0 <= sleeps[0] <= 0.1
+    assert 0 <= sleeps[1] <= 0.15
 
 
 def test_429_retry_after_is_honoured_up_to_the_cap() -> None:
     bank = Bank([
-        lambda r: signed(429, {}, protocol.QUOTES, **{"Retry-After": "2"}),
-        lambda r: signed(429, {}, protocol.QUOTES, **{"Retry-After": "120"}),
+        lambda r: signed(429, {}, protocol.QUOTES, headers={"Retry-After": "2"}),
+        lambda r: signed(429, {}, protocol.QUOTES, headers={"Retry-After": "120"}),
         lambda r: signed(200, quote_body(), protocol.QUOTES),
     ])  # fmt: skip
     sleeps: list[float] = []
@@ -150,7 +158,6 @@ def test_attempts_run_out_as_institution_unavailable() -> None:
 
 
 def test_a_lost_answer_is_resolved_by_the_status_query_not_by_sending_again() -> None:
-    issued: dict[str, Any] = {"data": {"x": 1}}
     outcome_path: list[str] = []
 
     def timeout(request: httpx.Request) -> httpx.Response:

@@ -26,7 +26,8 @@ def test_opens_after_n_consecutive_failures_and_refuses_while_open() -> None:
     b, _ = breaker(threshold=3)
     for _ in range(2):
         b.record_failure()
-        assert b.state is BreakerState.CLOSED and b.allow()
+        assert b.state is BreakerState.CLOSED
+        assert b.allow()
     b.record_failure()
     assert b.state is BreakerState.OPEN
     assert not b.allow()
@@ -61,13 +62,14 @@ def test_a_successful_trial_closes_and_a_failed_one_reopens_for_a_full_cool_down
     clock.now += 5.0
     assert b.allow()
     b.record_failure()
-    assert b.state is BreakerState.OPEN
-    assert b.retry_after_s() == 5.0
+    assert b.retry_after_s() == 5.0  # open again, for a whole cool-down
+    assert not b.allow()
     clock.now += 5.0
     assert b.allow()
     b.record_success()
     assert b.state is BreakerState.CLOSED
-    assert b.allow() and b.allow()
+    assert b.allow()
+    assert b.allow()
 
 
 def test_bad_thresholds_are_refused() -> None:
