@@ -353,7 +353,7 @@ class _Partner:
             if record.fingerprint != fingerprint:
                 return self.signed(422, {"code": "idempotency_key_reused"}, path)
             if record.state != "completed":
-                return self.signed(409, {"code": "in_progress"}, path)
+                return self.signed(409, {"code": "in_progress"}, path, {"Retry-After": "1"})
             return self.signed(record.status, record.body, path)
         try:
             message = model.model_validate_json(body)
@@ -384,7 +384,8 @@ class _Partner:
         faults = self.config.faults
         if faults.roll("timeout_rate", op):
             await asyncio.sleep(faults.timeout_s)
-        return self.signed(status, payload, path)
+        # Still running: come back in a second (the gateway honours Retry-After).
+        return self.signed(status, payload, path, {"Retry-After": "1"} if status == 409 else None)
 
     def outcome(self, key: str) -> tuple[int, Any]:
         with self.state.lock:

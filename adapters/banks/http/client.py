@@ -87,6 +87,7 @@ class _Unknown(Exception):
 class _Answer:
     status: int
     body: Any
+    retry_after_s: float | None = None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -257,7 +258,7 @@ class HttpInstitution:
             log.info("unknown outcome resolved: never committed; sending again", extra={"key": key})
             return None
         if answer.status == 409:
-            raise _Retry("the first attempt is still running")
+            raise _Retry("the first attempt is still running", answer.retry_after_s)
         if answer.status == 200 and envelope.get("state") == "completed":
             log.info("unknown outcome resolved: committed; using its answer", extra={"key": key})
             return _Answer(int(envelope["status"]), envelope.get("body"))
@@ -288,4 +289,4 @@ class HttpInstitution:
             parsed = json.loads(response.content) if response.content else None
         except ValueError as exc:
             raise InstitutionUnavailable(f"{self.code}: answer is not JSON") from exc
-        return _Answer(response.status_code, parsed)
+        return _Answer(response.status_code, parsed, _retry_after(response.headers.get("Retry-After")))
