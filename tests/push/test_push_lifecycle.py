@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -22,6 +25,7 @@ from signing.signed_data import verify_canonical
 from tests.broker.broker_factories import bidder_uscc, body, headers
 from tests.push.conftest import (
     FAST,
+    REPO,
     PartnerFactory,
     accept,
     apply,
@@ -222,6 +226,18 @@ def test_a_dead_bank_leaves_orders_paid_until_it_comes_back(
     assert status_of(container, app["id"]) == "paid"
 
     back = partners.start("--no-letter", port=partner.port)
-    reconcile_until_settled(container)
+    # The operator's way: `gateway broker reconcile` in its own process, on the same database and keys.
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": container.settings.resolved_database_url,
+        "GATEWAY_DATA_DIR": str(container.settings.data_dir),
+        "GATEWAY_TOKEN_SECRET": "test-token-secret",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "broker", "reconcile", "--older-than", "0"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"{app['id']}: issuance settled" in result.stdout
     assert status_of(container, app["id"]) == "issued"
     assert_clean(container, back)
