@@ -214,6 +214,13 @@ def assert_clean(container: Container, partner: Partner) -> None:
     """No guarantee issued twice, none stuck, no premium kept without a guarantee, ledger clean."""
     seen = partner.state()["applications"]
     assert all(record["issue_count"] <= 1 for record in seen.values()), seen
+    guarantees = assert_issued_once_and_ledger_clean(container)
+    for guarantee in guarantees:
+        # the gateway holds exactly the guarantee the bank made for that application
+        assert seen[guarantee.application_id]["guarantee_no"] == guarantee.guarantee_no
+
+
+def assert_issued_once_and_ledger_clean(container: Container) -> list[Guarantee]:
     with container.sessions() as session:
         apps = {app.id: app for app in session.scalars(select(Application))}
         guarantees = list(session.scalars(select(Guarantee)))
@@ -221,8 +228,6 @@ def assert_clean(container: Container, partner: Partner) -> None:
     assert not [a.id for a in apps.values() if a.status in WAITING]
     assert len({g.application_id for g in guarantees}) == len(guarantees)
     for guarantee in guarantees:
-        # the gateway holds exactly the guarantee the bank made for that application
-        assert seen[guarantee.application_id]["guarantee_no"] == guarantee.guarantee_no
         assert apps[guarantee.application_id].guarantee_no == guarantee.guarantee_no
     issued = {g.application_id for g in guarantees}
     for payment in payments:
@@ -237,3 +242,4 @@ def assert_clean(container: Container, partner: Partner) -> None:
     clearing = book.balance("platform:premium_clearing") if payments else None
     if clearing is not None:
         assert clearing.debits_pending == clearing.credits_pending == 0  # no hold left open
+    return guarantees

@@ -241,3 +241,22 @@ def test_a_dead_bank_leaves_orders_paid_until_it_comes_back(
     assert f"{app['id']}: issuance settled" in result.stdout
     assert status_of(container, app["id"]) == "issued"
     assert_clean(container, back)
+
+
+def test_a_decision_that_overtakes_the_submission_answer_is_still_applied_once(
+    client: TestClient, container: Container, partners: PartnerFactory
+) -> None:
+    # Out of order: the bank has approved before it answers the submission with "pending". (Without
+    # a callback URL: the decision reaches the gateway through the status query.)
+    partner = partners.start(
+        "--review", "--review-delay", "30", "--fault", "out_of_order_callbacks=1", "--no-letter"
+    )
+    section = register(container, partner, review=True)
+    app = apply(client, container, section, BIDDER)
+    assert accept(client, container, app, BIDDER) == "under_review"
+    assert partner.state()["applications"][app["id"]]["outcome"] == "approved"
+    report = reconcile(container, older_than=timedelta(0))
+    assert report.decided == [app["id"]]
+    assert reconcile(container, older_than=timedelta(0)).checked == 0  # applied once, nothing left
+    assert pay(client, container, app["id"], BIDDER) == "issued"
+    assert_clean(container, partner)
