@@ -136,12 +136,20 @@ def load_push_institutions(container: Container) -> list[str]:
         if isinstance(existing, HttpInstitution) and existing.wiring_id == fingerprint:
             wired.append(row.code)
             continue
+        try:
+            institution_key = Sm2Certificate.from_pem(row.certificate_pem.encode()).sm2_public_key()
+        except Exception as exc:  # noqa: BLE001 - one institution's bad row must not stop the gateway
+            log.warning(
+                "push institution certificate unreadable; skipped",
+                extra={"institution": row.code, "error": str(exc)},
+            )
+            continue
         adapter = HttpInstitution(
             code=row.code,
             base_url=row.push_base_url,
             gateway_key_id=container.signer.key_id,
             gateway_key=container.signer.key,
-            institution_key=Sm2Certificate.from_pem(row.certificate_pem.encode()).sm2_public_key(),
+            institution_key=institution_key,
             config=config,
             wiring_id=fingerprint,
         )
