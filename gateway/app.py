@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.auth.middleware import AuthenticationMiddleware
+from gateway.broker import reconciler
 from gateway.broker.endpoints import router as broker_router
 from gateway.broker.workflow import Broker
 from gateway.centers.endpoints import router as center_router
@@ -60,6 +61,10 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
                 _purge_expired(container),
                 outbox_worker.run_worker(container),
                 claims_workflow.run_worker(container),
+            (
+                _purge_expired(container),
+                outbox_worker.run_worker(container),
+                reconciler.run_reconciler(container),
             )
             if background_jobs
             else ()

@@ -4,11 +4,15 @@ receives what it needs from here; only this module may import `adapters`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.enums import DecisionMode, InstitutionKind
@@ -18,6 +22,8 @@ from gateway.auth.middleware import GatewaySigner
 from gateway.db import make_engine, make_sessionmaker, utcnow
 from gateway.settings import Settings
 from signing.sm2 import Sm2PrivateKey
+
+log = logging.getLogger("gateway.composition")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,20 @@ class SandboxParty:
     trust_pem: str = ""  # the sandbox SM2 and PAdES roots (to verify letters offline)
 
 
+@dataclass(frozen=True)
+class PushSettings:
+    """What `adapters.banks.http.PushConfig` takes (kept here so the gateway never imports adapters)."""
+
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 5.0
+    max_attempts: int = 4
+    backoff_base_s: float = 0.1
+    backoff_cap_s: float = 2.0
+    retry_after_cap_s: float = 5.0
+    breaker_failures: int = 5
+    breaker_cool_down_s: float = 30.0
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -48,8 +68,14 @@ class Container:
     payments: PaymentProvider | None = None
     sandbox_parties: list[SandboxParty] = field(default_factory=list)
     quote_deadline_s: float = 3.0
+    # Push mode: timeouts, retries and breaker thresholds for every push institution's adapter.
+    push_config: PushSettings = field(default_factory=PushSettings)
 
     def close(self) -> None:
+        for adapter in self.institutions.values():
+            close = getattr(adapter, "close", None)
+            if callable(close):
+                close()
         self.engine.dispose()
 
     def payment_provider(self) -> PaymentProvider:
@@ -103,6 +129,96 @@ def wire_pull_institutions(container: Container) -> list[str]:
                 code, container.sessions, container.clock, deadline_s=container.quote_deadline_s
             )
     return codes
+def load_push_institutions(container: Container) -> list[str]:
+    """(Re)build the adapters of the active push-mode institutions in the institutions table, in place
+    in `container.institutions` (the broker holds that very mapping). An adapter whose URL,
+    certificate and key are unchanged is kept, so its circuit breaker keeps its memory. Returns the
+    push institution codes now wired."""
+    from sqlalchemy import select
+
+    from adapters.banks.http import HttpInstitution, PushConfig
+    from gateway.institutions.tables import Institution
+    from signing.certificates import Sm2Certificate
+
+    with container.sessions() as session:
+        rows = list(
+            session.scalars(
+                select(Institution).where(Institution.mode == "push", Institution.active.is_(True))
+            )
+        )
+    wired: list[str] = []
+    config = PushConfig(**vars(container.push_config))
+    for row in rows:
+        if not row.push_base_url:
+            log.warning("push institution without push_base_url; skipped", extra={"institution": row.code})
+            continue
+        existing = container.institutions.get(row.code)
+        fingerprint = f"{row.push_base_url}\n{row.certificate_pem}"
+        if isinstance(existing, HttpInstitution) and existing.wiring_id == fingerprint:
+            wired.append(row.code)
+            continue
+        try:
+            institution_key = Sm2Certificate.from_pem(row.certificate_pem.encode()).sm2_public_key()
+        except Exception as exc:  # noqa: BLE001 - one institution's bad row must not stop the gateway
+            log.warning(
+                "push institution certificate unreadable; skipped",
+                extra={"institution": row.code, "error": str(exc)},
+            )
+            continue
+        adapter = HttpInstitution(
+            code=row.code,
+            base_url=row.push_base_url,
+            gateway_key_id=container.signer.key_id,
+            gateway_key=container.signer.key,
+            institution_key=institution_key,
+            config=config,
+            wiring_id=fingerprint,
+        )
+        if isinstance(existing, HttpInstitution):
+            existing.close()
+        container.institutions[row.code] = adapter
+        wired.append(row.code)
+    for code in [c for c, a in container.institutions.items() if isinstance(a, HttpInstitution)]:
+        if code not in wired:
+            removed = container.institutions.pop(code)
+            assert isinstance(removed, HttpInstitution)
+            removed.close()
+    return wired
+
+
+def build_partner_sandbox(
+    *,
+    state_dir: Path,
+    gateway_public_key_pem: bytes,
+    code: str,
+    name: str,
+    review: bool,
+    review_delay_s: float,
+    gateway_url: str | None,
+    render_letter: bool,
+    refuse_issue: bool,
+    faults: Sequence[str],
+) -> Any:
+    """The reference partner server's ASGI app (`gateway partner-sandbox serve`). Raises ValueError on
+    a bad fault spec or key."""
+    from adapters.partner_sandbox.faults import parse_faults
+    from adapters.partner_sandbox.server import PartnerConfig, create_partner_app
+    from signing.sm2 import Sm2PublicKey
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    config = PartnerConfig(
+        state_dir=state_dir,
+        gateway_public_key=Sm2PublicKey.from_pem(gateway_public_key_pem),
+        code=code,
+        name=name,
+        decision=DecisionMode.REVIEW if review else DecisionMode.INSTANT,
+        review_delay_s=review_delay_s,
+        gateway_url=gateway_url,
+        render_letter=render_letter,
+        refuse_issue=refuse_issue,
+        faults=parse_faults(list(faults)),
+    )
+    return create_partner_app(config)
 
 
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
@@ -125,4 +241,8 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
         sandbox_parties=parties,
     )
     wire_pull_institutions(container)
+    try:
+        load_push_institutions(container)
+    except SQLAlchemyError:  # not migrated yet (`db upgrade` comes later): no push institutions to wire
+        log.info("institutions table not readable; push institutions not wired")
     return container

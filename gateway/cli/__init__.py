@@ -12,6 +12,7 @@ from gateway.cli import (
     audit,
     broker_sweep,
     claims,
+    broker,
     db,
     demo,
     institutions,
@@ -19,6 +20,7 @@ from gateway.cli import (
     letter,
     openapi,
     outbox,
+    partner_sandbox,
     serve,
     sm2,
     users,
@@ -36,4 +38,6 @@ def main() -> None:
 _COMMANDS = (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker_sweep)
 for module in _COMMANDS:
 for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, claims):
+for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker,
+               partner_sandbox):  # fmt: skip
     main.add_command(module.command)

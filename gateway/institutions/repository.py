@@ -31,6 +31,7 @@ class InstitutionRecord:
     platform_fee_ppm: int = 0
     record: int = 0
     active: bool = True
+    push_base_url: str | None = None  # push mode only
 
 
 def upsert(session: Session, record: InstitutionRecord, *, now: datetime) -> Institution:
@@ -52,5 +53,6 @@ def upsert(session: Session, record: InstitutionRecord, *, now: datetime) -> Ins
     row.platform_fee_ppm = record.platform_fee_ppm
     row.record = record.record
     row.active = record.active
+    row.push_base_url = record.push_base_url
     session.flush()
     return row

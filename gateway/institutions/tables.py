@@ -28,4 +28,6 @@ class Institution(Base):
     platform_fee_ppm: Mapped[int] = mapped_column(Integer)  # the platform's share of each premium
     record: Mapped[int] = mapped_column(Integer)  # track record score used in ranking (higher first)
     active: Mapped[bool] = mapped_column(Boolean)
+    # Push mode: the institution's API base URL (docs/partner-push.md); NULL for the other modes.
+    push_base_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
