@@ -16,6 +16,9 @@ from fastapi.routing import APIRoute
 from gateway.auth.middleware import AuthenticationMiddleware
 from gateway.broker.endpoints import router as broker_router
 from gateway.composition import Container
+from gateway.deposits.endpoints import bank_router as deposit_bank_router
+from gateway.deposits.endpoints import bidder_router as deposit_bidder_router
+from gateway.deposits.finance_endpoints import router as finance_deposits_router
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
 from gateway.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -89,6 +92,9 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(sections_router)
     app.include_router(broker_router)
     app.include_router(events_router)
+    app.include_router(deposit_bidder_router)
+    app.include_router(deposit_bank_router)
+    app.include_router(finance_deposits_router)
     return app
 
 

@@ -11,6 +11,7 @@ def all_metadata() -> list[MetaData]:
     # Importing the table modules registers them on Base.metadata.
     import gateway.audit.tables
     import gateway.broker.tables
+    import gateway.deposits.tables
     import gateway.idempotency.tables
     import gateway.institutions.tables
     import gateway.outbox.tables

@@ -11,8 +11,9 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,15 @@ class Settings(BaseSettings):
         description="The gateway's SM2 private key (PKCS#8 PEM); generated into data_dir if unset",
     )
     gateway_key_id: str = Field(default="gateway-1", pattern=r"^[A-Za-z0-9._:-]{1,100}$")
+    # Interest on refunded cash deposits (gateway.finance.interest): the escrow bank's dated
+    # demand-deposit rates in ppm a year (JSON in the environment: {"2012-07-06": 3500}) and the
+    # day-count basis (actual/360 by default, as Chinese banks count deposit interest).
+    deposit_rates_ppm: dict[date, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=lambda: {date(2012, 7, 6): 3500},
+        min_length=1,
+        description="Dated annual demand-deposit rates in ppm (3500 = 0.35%) for deposit refunds",
+    )
+    deposit_interest_basis: Literal[360, 365] = 360
 
     @field_validator("listen")
     @classmethod
