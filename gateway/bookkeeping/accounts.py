@@ -41,6 +41,12 @@ def center_deposit_suspense(center: str) -> AccountSpec:
     return AccountSpec(f"center:{_part(center)}:deposit_suspense", AccountKind.LIABILITY, _OWED)
 
 
+def center_escrow_interest_income(center: str) -> AccountSpec:
+    """Interest the escrow bank credits to the escrow account (结息): what funds the interest the
+    center pays back with each refund."""
+    return AccountSpec(f"center:{_part(center)}:escrow_interest_income", AccountKind.REVENUE)
+
+
 def center_interest_expense(center: str) -> AccountSpec:
     """Interest accrued on deposits."""
     return AccountSpec(f"center:{_part(center)}:interest_expense", AccountKind.EXPENSE)

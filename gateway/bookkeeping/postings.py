@@ -81,6 +81,16 @@ def suspense_return(
     return Posting((bank, suspense), (spec,))
 
 
+def escrow_interest_credited(
+    *, id: str, center: str, amount: int, meta: Mapping[str, Any] | None = None
+) -> Posting:
+    """The escrow bank credited interest (结息) to the escrow account."""
+    bank, income = chart.center_escrow_bank(center), chart.center_escrow_interest_income(center)
+    spec: TransferSpec = {"id": id, "debit": bank.code, "credit": income.code, "amount": _positive(amount),
+                          "code": "escrow_interest_credited", "meta": _meta(meta)}  # fmt: skip
+    return Posting((bank, income), (spec,))
+
+
 def interest_accrual(
     *, id: str, center: str, uscc: str, section: str, amount: int, meta: Mapping[str, Any] | None = None
 ) -> Posting:

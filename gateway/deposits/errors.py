@@ -54,3 +54,13 @@ class NothingToRefund(Conflict):
 class InstructionAlreadySettled(Conflict):
     code = "instruction_already_settled"
     title = "The instruction already has the other outcome"
+
+
+class EscrowShortOfFunds(Conflict):
+    code = "escrow_short_of_funds"
+    title = "The escrow account does not hold enough to pay this out"
+
+
+class InterestCreditConflict(Conflict):
+    code = "interest_credit_reference_reused"
+    title = "This bank reference was already recorded with different content"

@@ -27,6 +27,8 @@ from gateway.deposits.schemas import (
     ExceptionOut,
     ForfeitIn,
     InstructionOut,
+    InterestCreditIn,
+    InterestCreditOut,
     RefundDueOut,
     ReturnIn,
 )
@@ -459,3 +461,20 @@ def get_batch(
         for i in out.instructions or []
     ]
     return _download(format, f"refund-batch-{batch_id}", columns, data)
+
+
+@router.post("/escrow-interest-credits", response_model=InterestCreditOut, status_code=201)
+def record_interest_credit(body: InterestCreditIn, request: Request, caller: Finance) -> InterestCreditOut:
+    """Record the escrow bank's interest credit (结息) on your escrow account, from its statement. It
+    funds the interest paid back with refunds. Idempotent by `bank_reference`."""
+    container = _container(request)
+    with transaction(container.sessions) as session:
+        transfer_id = service.record_interest_credit(
+            session,
+            center=caller.subject,
+            bank_reference=body.bank_reference,
+            amount_fen=body.amount_fen,
+            value_date=body.value_date,
+            now=container.clock(),
+        )
+    return InterestCreditOut(transfer_id=transfer_id)

@@ -29,6 +29,7 @@ from gateway.deposits.service import escrow_of_center, lock_exception, new_id
 from gateway.deposits.tables import Deposit, DepositException, RefundBatch, RefundInstruction
 from gateway.finance.interest import RateTable, interest_fen
 from gateway.outbox.service import emit
+from ledger import InsufficientFunds
 
 log = logging.getLogger("gateway.deposits")
 CREATED, SENT, SUCCEEDED, FAILED = "created", "sent", "succeeded", "failed"
@@ -69,8 +70,15 @@ def create_refund_batch(
     )
     session.add(batch)
     session.flush()
-    for deposit in deposits:
-        _refund(session, batch, deposit, day=day, now=now, rates=rates, basis=basis)
+    try:
+        for deposit in deposits:
+            _refund(session, batch, deposit, day=day, now=now, rates=rates, basis=basis)
+    except InsufficientFunds as exc:
+        # The interest is paid from the escrow account too; it is funded by the bank's interest
+        # credits (结息, `record_interest_credit`). Refuse the whole batch rather than part of it.
+        raise errors.EscrowShortOfFunds(
+            f"{exc.message}; record the escrow bank's interest credits before refunding"
+        ) from exc
     session.flush()
     return batch
 

@@ -153,3 +153,13 @@ class RefundDueOut(BaseModel):
     deposit: DepositOut
     overdue: bool
     days_left: int
+
+
+class InterestCreditIn(_In):
+    bank_reference: Reference
+    amount_fen: Fen
+    value_date: date
+
+
+class InterestCreditOut(BaseModel):
+    transfer_id: str

@@ -28,6 +28,7 @@ from gateway.deposits.tables import (
 from gateway.finance.subaccounts import SubaccountError, make_subaccount, parse_subaccount
 from gateway.outbox.service import emit
 from gateway.sections.tables import Section
+from ledger import ExistsWithDifferentContent
 from signing.canonical import canonical_json
 from signing.sm3 import sm3_hex
 
@@ -508,3 +509,29 @@ def forfeit_deposit(
     row.status, row.forfeit_reason, row.refund_due_on, row.updated_at = rules.FORFEITED, reason, None, now
     session.flush()
     return row
+
+
+# ---------------------------------------------------------------- the bank's interest credits
+
+
+def record_interest_credit(
+    session: Session,
+    *,
+    center: str,
+    bank_reference: str,
+    amount_fen: int,
+    value_date: date,
+    now: datetime,
+) -> str:
+    """The escrow bank credited interest (结息) to the escrow account; it funds the interest paid
+    back with refunds. Idempotent by bank reference; returns the ledger transfer id."""
+    escrow = escrow_of_center(session, center)
+    transfer_id = f"eic:{center}:{sm3_hex(bank_reference.encode())[:32]}"
+    meta = bank_meta(bank_ref=bank_reference, counterparty_account=escrow.account_no,
+                     counterparty_name=escrow.bank_name, value_date=value_date)  # fmt: skip
+    try:
+        write(session, postings.escrow_interest_credited(id=transfer_id, center=center, amount=amount_fen,
+                                                         meta=meta), now)  # fmt: skip
+    except ExistsWithDifferentContent as exc:
+        raise errors.InterestCreditConflict(f"bank reference {bank_reference} already recorded") from exc
+    return transfer_id

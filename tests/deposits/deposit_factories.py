@@ -69,7 +69,7 @@ def section_descriptor(code: str, center: str, *, deadline: datetime, deposit_fe
     )
 
 
-@dataclass
+@dataclass(repr=False)
 class World:
     container: Container
     client: TestClient
@@ -77,6 +77,9 @@ class World:
     bank_key: Sm2PrivateKey
     other_bank_key: Sm2PrivateKey
     sections: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"World(sections={self.sections})"
 
     @property
     def bank(self) -> SandboxEscrowBank:
