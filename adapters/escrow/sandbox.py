@@ -1,7 +1,8 @@
 """The embedded sandbox escrow bank: accepts instructions and decides their outcome on demand.
 
 Idempotent by instruction id. `fail_accounts` / `fail_instructions` make the payment fail (an account
-closed at the payee's bank, say); `reject_instructions` refuses at sending; `unavailable` raises.
+closed at the payee's bank, say); `reject_instructions` / `reject_accounts` refuse at sending;
+`unavailable` raises.
 The real bank reports outcomes asynchronously; so does this one: `outcome(id)` says what it would
 report, and tests post that to `/bank/v1/payment-results` as the bank would.
 """
@@ -25,6 +26,7 @@ class SandboxEscrowBehaviour:
     fail_accounts: set[str] = field(default_factory=set)
     fail_instructions: set[str] = field(default_factory=set)
     reject_instructions: set[str] = field(default_factory=set)
+    reject_accounts: set[str] = field(default_factory=set)
     unavailable: bool = False
 
 
@@ -45,7 +47,8 @@ class SandboxEscrowBank:
                     accepted=False,
                     reason="instruction id reused with different content",
                 )
-            if instruction.instruction_id in self.behaviour.reject_instructions:
+            rejected = self.behaviour.reject_instructions | self.behaviour.reject_accounts
+            if rejected & {instruction.instruction_id, instruction.payee_account}:
                 return InstructionAck(
                     instruction_id=instruction.instruction_id, accepted=False, reason="rejected (sandbox)"
                 )

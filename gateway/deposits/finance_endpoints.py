@@ -378,6 +378,26 @@ def send_batch(batch_id: Id, request: Request, caller: Finance) -> BatchOut:
     return _read_batch(container, caller, batch_id)
 
 
+@router.post("/refund-batches/{batch_id}/poll", response_model=BatchOut)
+def poll_batch(batch_id: Id, request: Request, caller: Finance) -> BatchOut:
+    """Ask the escrow bank for the outcome of the batch's sent instructions whose payment result has
+    not arrived, and settle the ones it reports paid or failed."""
+    container = _container(request)
+    with container.sessions() as session:
+        batch = session.get(RefundBatch, batch_id)
+        if batch is None or batch.center_code != caller.subject:
+            raise errors.BatchNotFound(f"no refund batch {batch_id!r}")
+        ids = list(
+            session.scalars(
+                select(RefundInstruction.id).where(
+                    RefundInstruction.batch_id == batch_id, RefundInstruction.status == refunds.SENT
+                )
+            )
+        )
+    refunds.poll_sent(container.sessions, container.escrow(), ids, clock=container.clock)
+    return _read_batch(container, caller, batch_id)
+
+
 BATCH_COLUMNS = (
     Column("批次 batch"),
     Column("退款日 refund date"),

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from contracts.escrow import EscrowBank, EscrowBankUnavailable, PaymentInstruction
+from contracts.escrow import EscrowBank, EscrowBankUnavailable, InstructionState, PaymentInstruction
 from gateway.bookkeeping import postings
 from gateway.db import transaction
 from gateway.deposits import errors, rules
@@ -312,3 +312,35 @@ def _settle_deposit(session: Session, row: RefundInstruction, *, succeeded: bool
         },
         center=deposit.center_code,
     )
+
+
+def poll_sent(
+    sessions: sessionmaker[Session], bank: EscrowBank, ids: Iterable[str], *, clock: Callable[[], datetime]
+) -> dict[str, str]:
+    """Ask the bank about sent instructions (a payment result that never arrived) and settle the
+    ones it reports final. The query runs outside any transaction. Returns id -> status."""
+    result: dict[str, str] = {}
+    for instruction_id in ids:
+        with sessions() as session:
+            row = session.get(RefundInstruction, instruction_id)
+            if row is None or row.status != SENT:
+                continue
+        try:
+            status = bank.status(instruction_id)
+        except EscrowBankUnavailable:
+            result[instruction_id] = SENT
+            continue
+        if status.state not in (InstructionState.SUCCEEDED, InstructionState.FAILED):
+            result[instruction_id] = SENT
+            continue
+        with transaction(sessions) as session:
+            settled = settle_instruction(
+                session,
+                instruction_id,
+                succeeded=status.state == InstructionState.SUCCEEDED,
+                bank_reference=status.bank_reference or "",
+                now=clock(),
+                reason=status.reason,
+            )
+            result[instruction_id] = settled.status
+    return result
