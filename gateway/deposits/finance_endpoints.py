@@ -495,6 +495,7 @@ def record_interest_credit(body: InterestCreditIn, request: Request, caller: Fin
             bank_reference=body.bank_reference,
             amount_fen=body.amount_fen,
             value_date=body.value_date,
+            actor=caller.key,
             now=container.clock(),
         )
     return InterestCreditOut(transfer_id=transfer_id)

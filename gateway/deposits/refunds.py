@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.escrow import EscrowBank, EscrowBankUnavailable, InstructionState, PaymentInstruction
+from gateway.audit import service as audit
 from gateway.bookkeeping import postings
 from gateway.db import transaction
 from gateway.deposits import errors, rules
@@ -73,6 +74,15 @@ def create_refund_batch(
     try:
         for deposit in deposits:
             _refund(session, batch, deposit, day=day, now=now, rates=rates, basis=basis)
+        audit.append(
+            session,
+            actor=actor,
+            action="refund_batch.create",
+            object_type="refund_batch",
+            object_id=batch.id,
+            after={"deposits": [d.id for d in deposits], "refund_date": day.isoformat()},
+            at=now,
+        )
     except InsufficientFunds as exc:
         # The interest is paid from the escrow account too; it is funded by the bank's interest
         # credits (结息, `record_interest_credit`). Refuse the whole batch rather than part of it.
@@ -194,6 +204,15 @@ def return_exception(
     )
     row.status, row.instruction_id = "returning", instruction.id
     row.resolution_note, row.resolved_by, row.updated_at = note, actor, now
+    audit.append(
+        session,
+        actor=actor,
+        action="deposit_exception.return",
+        object_type="deposit_exception",
+        object_id=row.id,
+        after={"instruction_id": instruction.id, "note": note},
+        at=now,
+    )
     session.flush()
     return instruction
 

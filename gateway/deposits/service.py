@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.audit import service as audit
 from gateway.bookkeeping import postings
 from gateway.deposits import errors, rules
 from gateway.deposits.ledgering import bank_meta, write
@@ -470,6 +471,20 @@ def assign_exception(
     )
     row.status, row.deposit_id = "assigned", deposit.id
     row.resolution_note, row.resolved_by, row.updated_at = note, actor, now
+    audit.append(
+        session,
+        actor=actor,
+        action="deposit_exception.assign",
+        object_type="deposit_exception",
+        object_id=row.id,
+        after={
+            "deposit_id": deposit.id,
+            "section_code": section_code,
+            "bidder_uscc": bidder_uscc,
+            "note": note,
+        },
+        at=now,
+    )
     session.flush()
     return deposit
 
@@ -506,7 +521,18 @@ def forfeit_deposit(
         ),
         now,
     )
+    before = row.status
     row.status, row.forfeit_reason, row.refund_due_on, row.updated_at = rules.FORFEITED, reason, None, now
+    audit.append(
+        session,
+        actor=actor,
+        action="deposit.forfeit",
+        object_type="deposit",
+        object_id=row.id,
+        before={"status": before},
+        after={"status": row.status, "reason": reason},
+        at=now,
+    )
     session.flush()
     return row
 
@@ -521,17 +547,34 @@ def record_interest_credit(
     bank_reference: str,
     amount_fen: int,
     value_date: date,
+    actor: str,
     now: datetime,
 ) -> str:
     """The escrow bank credited interest (结息) to the escrow account; it funds the interest paid
     back with refunds. Idempotent by bank reference; returns the ledger transfer id."""
     escrow = escrow_of_center(session, center)
     transfer_id = f"eic:{center}:{sm3_hex(bank_reference.encode())[:32]}"
-    meta = bank_meta(bank_ref=bank_reference, counterparty_account=escrow.account_no,
-                     counterparty_name=escrow.bank_name, value_date=value_date)  # fmt: skip
+    meta = bank_meta(
+        bank_ref=bank_reference,
+        counterparty_account=escrow.account_no,
+        counterparty_name=escrow.bank_name,
+        value_date=value_date,
+    )
     try:
-        write(session, postings.escrow_interest_credited(id=transfer_id, center=center, amount=amount_fen,
-                                                         meta=meta), now)  # fmt: skip
+        write(
+            session,
+            postings.escrow_interest_credited(id=transfer_id, center=center, amount=amount_fen, meta=meta),
+            now,
+        )
     except ExistsWithDifferentContent as exc:
         raise errors.InterestCreditConflict(f"bank reference {bank_reference} already recorded") from exc
+    audit.append(
+        session,
+        actor=actor,
+        action="escrow.interest_credit",
+        object_type="ledger_transfer",
+        object_id=transfer_id,
+        after={"bank_reference": bank_reference, "amount_fen": amount_fen},
+        at=now,
+    )
     return transfer_id

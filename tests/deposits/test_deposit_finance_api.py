@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from gateway.audit.tables import AuditRecord
 from gateway.db import transaction
 from gateway.deposits.errors import WrongState
 from gateway.finance import section_events
@@ -66,6 +68,9 @@ def test_forfeit_and_lock_only_from_the_right_states(world: World) -> None:
     first = world.finance_post(f"/finance/v1/deposits/{deposit_id}/forfeit", {"reason": "中标人拒签合同"})
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "forfeited"
+    with world.container.sessions() as session:
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "deposit.forfeit")).one()
+        assert (record.actor, record.object_id) == ("finance:DEP-CENTER", deposit_id)
     again = world.finance_post(f"/finance/v1/deposits/{deposit_id}/forfeit", {"reason": "again"})
     assert again.status_code == 409
     assert again.json()["code"] == "wrong_state"
