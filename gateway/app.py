@@ -22,6 +22,9 @@ from gateway.centers.extension_endpoints import router as extension_router
 from gateway.claims import workflow as claims_workflow
 from gateway.claims.endpoints import router as claims_router
 from gateway.composition import Container
+from gateway.deposits.endpoints import bank_router as deposit_bank_router
+from gateway.deposits.endpoints import bidder_router as deposit_bidder_router
+from gateway.deposits.finance_endpoints import router as finance_deposits_router
 from gateway.health.endpoints import router as health_router
 from gateway.http.metrics import HttpMetrics
 from gateway.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -116,6 +119,9 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(claims_router)
     app.include_router(verify_router)
     app.include_router(partner_router)
+    app.include_router(deposit_bidder_router)
+    app.include_router(deposit_bank_router)
+    app.include_router(finance_deposits_router)
     return app
 
 

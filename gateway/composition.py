@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from contracts.enums import DecisionMode, InstitutionKind
+from contracts.escrow import EscrowBank
 from contracts.institutions import InstitutionAdapter
 from contracts.payments import PaymentProvider
 from gateway.auth.middleware import GatewaySigner
@@ -66,6 +67,7 @@ class Container:
     # the ones the gateway can reach to the code that reaches them.
     institutions: dict[str, InstitutionAdapter] = field(default_factory=dict)
     payments: PaymentProvider | None = None
+    escrow_bank: EscrowBank | None = None
     sandbox_parties: list[SandboxParty] = field(default_factory=list)
     quote_deadline_s: float = 3.0
     # Push mode: timeouts, retries and breaker thresholds for every push institution's adapter.
@@ -77,6 +79,10 @@ class Container:
             if callable(close):
                 close()
         self.engine.dispose()
+
+    def escrow(self) -> EscrowBank:
+        assert self.escrow_bank is not None, "no escrow bank configured"
+        return self.escrow_bank
 
     def payment_provider(self) -> PaymentProvider:
         assert self.payments is not None, "no payment provider configured"
@@ -222,6 +228,7 @@ def build_partner_sandbox(
 
 
 def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
+    from adapters.escrow.sandbox import SandboxEscrowBank
     from adapters.payments.sandbox import SandboxPayments
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -238,6 +245,7 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
         clock=clock,
         institutions=institutions,
         payments=SandboxPayments(),
+        escrow_bank=SandboxEscrowBank(),
         sandbox_parties=parties,
     )
     wire_pull_institutions(container)

@@ -13,6 +13,7 @@ def all_metadata() -> list[MetaData]:
     import gateway.broker.tables
     import gateway.centers.tables
     import gateway.claims.tables
+    import gateway.deposits.tables
     import gateway.idempotency.tables
     import gateway.institutions.tables
     import gateway.outbox.tables

@@ -11,8 +11,9 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,15 @@ class Settings(BaseSettings):
     verify_rate_burst: Annotated[int, Field(ge=1)] = Field(
         default=10, description="Verification requests a client address may make at once"
     )
+    # Interest on refunded cash deposits (gateway.finance.interest): the escrow bank's dated
+    # demand-deposit rates in ppm a year (JSON in the environment: {"2012-07-06": 3500}) and the
+    # day-count basis (actual/360 by default, as Chinese banks count deposit interest).
+    deposit_rates_ppm: dict[date, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=lambda: {date(2012, 7, 6): 3500},
+        min_length=1,
+        description="Dated annual demand-deposit rates in ppm (3500 = 0.35%) for deposit refunds",
+    )
+    deposit_interest_basis: Literal[360, 365] = 360
 
     @field_validator("listen")
     @classmethod

@@ -35,6 +35,18 @@ def center_escrow_bank(center: str) -> AccountSpec:
     return AccountSpec(f"center:{_part(center)}:escrow_bank", AccountKind.ASSET, _CASH)
 
 
+def center_deposit_suspense(center: str) -> AccountSpec:
+    """Money on the escrow account that no deposit could be matched to yet (the exception queue): owed
+    to someone, never income, until finance assigns it to a bidder or returns it to the payer."""
+    return AccountSpec(f"center:{_part(center)}:deposit_suspense", AccountKind.LIABILITY, _OWED)
+
+
+def center_escrow_interest_income(center: str) -> AccountSpec:
+    """Interest the escrow bank credits to the escrow account (结息): what funds the interest the
+    center pays back with each refund."""
+    return AccountSpec(f"center:{_part(center)}:escrow_interest_income", AccountKind.REVENUE)
+
+
 def center_interest_expense(center: str) -> AccountSpec:
     """Interest accrued on deposits."""
     return AccountSpec(f"center:{_part(center)}:interest_expense", AccountKind.EXPENSE)

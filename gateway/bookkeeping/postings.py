@@ -52,6 +52,45 @@ def deposit_received(
     return Posting((bank, owed), (spec,))
 
 
+def deposit_unmatched(*, id: str, center: str, amount: int, meta: Mapping[str, Any] | None = None) -> Posting:
+    """Money arrived on the escrow account that matches no deposit: held on the suspense account."""
+    bank, suspense = chart.center_escrow_bank(center), chart.center_deposit_suspense(center)
+    spec: TransferSpec = {"id": id, "debit": bank.code, "credit": suspense.code, "amount": _positive(amount),
+                          "code": "deposit_unmatched", "meta": _meta(meta)}  # fmt: skip
+    return Posting((bank, suspense), (spec,))
+
+
+def suspense_assigned(
+    *, id: str, center: str, uscc: str, section: str, amount: int, meta: Mapping[str, Any] | None = None
+) -> Posting:
+    """Finance matched suspense money to a bidder and section by hand: now that bidder's deposit."""
+    suspense, owed = chart.center_deposit_suspense(center), chart.bidder_deposit(uscc, section)
+    spec: TransferSpec = {"id": id, "debit": suspense.code, "credit": owed.code, "amount": _positive(amount),
+                          "code": "suspense_assigned", "meta": _meta(meta)}  # fmt: skip
+    return Posting((suspense, owed), (spec,))
+
+
+def suspense_return(
+    *, id: str, center: str, amount: int, timeout_s: int | None = None, meta: Mapping[str, Any] | None = None
+) -> Posting:
+    """Suspense money sent back to its payer: a hold until the bank confirms or fails."""
+    bank, suspense = chart.center_escrow_bank(center), chart.center_deposit_suspense(center)
+    spec: TransferSpec = {"id": id, "debit": suspense.code, "credit": bank.code, "amount": _positive(amount),
+                          "code": "suspense_return", "pending": True, "timeout_s": timeout_s,
+                          "meta": _meta(meta)}  # fmt: skip
+    return Posting((bank, suspense), (spec,))
+
+
+def escrow_interest_credited(
+    *, id: str, center: str, amount: int, meta: Mapping[str, Any] | None = None
+) -> Posting:
+    """The escrow bank credited interest (结息) to the escrow account."""
+    bank, income = chart.center_escrow_bank(center), chart.center_escrow_interest_income(center)
+    spec: TransferSpec = {"id": id, "debit": bank.code, "credit": income.code, "amount": _positive(amount),
+                          "code": "escrow_interest_credited", "meta": _meta(meta)}  # fmt: skip
+    return Posting((bank, income), (spec,))
+
+
 def interest_accrual(
     *, id: str, center: str, uscc: str, section: str, amount: int, meta: Mapping[str, Any] | None = None
 ) -> Posting:

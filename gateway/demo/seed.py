@@ -22,6 +22,7 @@ from gateway.audit import service as audit
 from gateway.auth.tokens import Role, issue_token
 from gateway.broker.pricing import DOMAIN_TIERED, FlatRate, Tiered
 from gateway.composition import Container, SandboxParty
+from gateway.deposits import service as deposits
 from gateway.institutions import repository as institutions
 from gateway.institutions.repository import InstitutionRecord
 from gateway.sections import repository as sections
@@ -116,6 +117,16 @@ def seed_market(container: Container) -> list[SectionDescriptor]:
             sections.upsert_section(session, descriptor, now=now)
         for party in container.sandbox_parties:
             institutions.upsert(session, sandbox_record(party, [DEMO_CENTER_CODE]), now=now)
+        # The center's escrow account at the demo escrow bank: bidders' cash deposits go here.
+        deposits.register_escrow_account(
+            session,
+            center_code=DEMO_CENTER_CODE,
+            bank_code=DEMO_ESCROW_BANK_CODE,
+            bank_name="示范银行深圳分行",
+            account_no="755900000000001",
+            account_name=f"{DEMO_CENTER_NAME}投标保证金专户",
+            subaccount_prefix="75590",
+        )
     return descriptors
 
 

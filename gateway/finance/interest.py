@@ -78,8 +78,12 @@ class RateTable:
 DEFAULT_RATE_TABLE: Final = RateTable.of([(date(2012, 7, 6), 3500)])
 
 
-def exact_interest(principal_fen: int, start: date, end: date, table: RateTable) -> Fraction:
-    """Interest in fen as an exact fraction, for days start <= d < end."""
+def exact_interest(
+    principal_fen: int, start: date, end: date, table: RateTable, *, basis: int = DAY_COUNT_BASIS
+) -> Fraction:
+    """Interest in fen as an exact fraction, for days start <= d < end (actual/`basis`)."""
+    if basis not in (360, 365):
+        raise InterestError(f"the day-count basis is 360 or 365, got {basis!r}")
     if isinstance(principal_fen, bool) or not isinstance(principal_fen, int) or principal_fen < 0:
         raise InterestError(f"a principal is an int >= 0 fen, got {principal_fen!r}")
     if end < start:
@@ -96,7 +100,7 @@ def exact_interest(principal_fen: int, start: date, end: date, table: RateTable)
         overlap_end = min(end, period_end)
         if overlap_end > overlap_start:
             rate_days += period.rate_ppm * (overlap_end - overlap_start).days
-    return Fraction(principal_fen * rate_days, PPM * DAY_COUNT_BASIS)
+    return Fraction(principal_fen * rate_days, PPM * basis)
 
 
 def round_half_up(amount: Fraction) -> int:
@@ -107,7 +111,14 @@ def round_half_up(amount: Fraction) -> int:
     return whole + (2 * remainder >= amount.denominator)
 
 
-def interest_fen(principal_fen: int, start: date, end: date, table: RateTable = DEFAULT_RATE_TABLE) -> int:
+def interest_fen(
+    principal_fen: int,
+    start: date,
+    end: date,
+    table: RateTable = DEFAULT_RATE_TABLE,
+    *,
+    basis: int = DAY_COUNT_BASIS,
+) -> int:
     """Interest in whole fen on `principal_fen` from value date `start` (inclusive) to refund date
     `end` (exclusive), actual/360, at the table's rate for each day, rounded half up once."""
-    return round_half_up(exact_interest(principal_fen, start, end, table))
+    return round_half_up(exact_interest(principal_fen, start, end, table, basis=basis))

@@ -1,0 +1,1 @@
+"""Escrow bank adapters (contracts.escrow.EscrowBank)."""
