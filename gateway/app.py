@@ -28,6 +28,7 @@ from gateway.outbox import worker as outbox_worker
 from gateway.outbox.endpoints import router as events_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
+from gateway.web import install as install_web
 
 log = logging.getLogger("gateway")
 API_VERSION = "0.1.0"
@@ -89,6 +90,7 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(sections_router)
     app.include_router(broker_router)
     app.include_router(events_router)
+    install_web(app)
     return app
 
 
