@@ -23,6 +23,15 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = Path(os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium"))
 
 
+_SERVER_PLACEMENT = frozenset(
+    f"GATEWAY_{name}"
+    for name in (
+        "DATA_DIR", "DATABASE_URL", "LISTEN", "PUBLIC_BASE_URL", "TOKEN_SECRET", "TOKEN_SECRET_FILE",
+        "GATEWAY_KEY_FILE", "LOG_LEVEL",
+    )
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LiveGateway:
     base_url: str
@@ -45,7 +54,9 @@ def _free_port() -> int:
 def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
     data_dir = tmp_path_factory.mktemp("live-gateway")
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    # Everything that would point the server at another database, address, or key is dropped: the
+    # test reads the token key and the SQLite file from data_dir. Other settings (a letter font) stay.
+    env = {k: v for k, v in os.environ.items() if k not in _SERVER_PLACEMENT}
     env |= {"GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_LOG_LEVEL": "WARNING"}
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(

@@ -255,3 +255,50 @@ def test_cash_deposit_page_shows_a_checked_sub_account_and_the_amount_in_capital
     assert "3,000,000.00" in page.text
     assert "人民币叁佰万元整" in page.text
     assert client.get("/portal/sections/NO-SUCH/deposit").status_code == 404
+
+
+def test_the_live_fragment_is_the_order_alone_and_an_expired_poll_redirects_the_page(
+    client: TestClient, container: Container, demo: dict[str, Any]
+) -> None:
+    application_id = _apply(_signed_in(client, demo), "SZ2026-0163-01")
+    fragment = client.get(f"/portal/orders/{application_id}/live", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<div id="order-live"')
+    assert "<html" not in fragment.text
+    uscc, name = demo["bidders"][0]["uscc"], demo["bidders"][0]["name"]
+    expired = issue_token(
+        container.token_key, Role.BIDDER, uscc, name=name, now=container.clock() - timedelta(hours=2),
+        ttl=timedelta(hours=1),
+    )  # fmt: skip
+    client.cookies.set("gw_portal", expired, path="/portal")
+    poll = client.get(f"/portal/orders/{application_id}/live", headers={"HX-Request": "true"})
+    assert poll.status_code == 204
+    assert poll.headers["HX-Redirect"] == "/portal/login?reason=token_expired"
+
+
+def test_a_reviewing_institutions_offer_waits_for_review_and_cannot_be_paid_yet(
+    client: TestClient, container: Container, demo: dict[str, Any]
+) -> None:
+    application_id = _apply(_signed_in(client, demo), "SZ2026-0163-01")
+    with container.sessions() as session:
+        offer_id = session.scalars(
+            select(Offer.id).where(
+                Offer.application_id == application_id, Offer.institution_code == "SBX-INSURER"
+            )
+        ).one()
+    page = client.get(f"/portal/orders/{application_id}")
+    client.post(
+        f"/portal/orders/{application_id}/accept",
+        data={"csrf": hidden(page.text, "csrf"), "offer_id": offer_id},
+    )
+    page = client.get(f"/portal/orders/{application_id}")
+    assert "待审核" in page.text
+    assert "确认支付" not in page.text
+    response = client.post(
+        f"/portal/orders/{application_id}/pay",
+        data={"csrf": hidden(page.text, "csrf"), "pay_key": "k" * 20, "method": "sandbox"},
+    )
+    assert response.status_code == 409
+    assert "订单当前状态不允许此操作" in response.text
+    with container.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Payment)) == 0
