@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from gateway.app import create_app
 from gateway.auth.tokens import Role, issue_token
 from gateway.broker.tables import Application, Offer, Payment
-from gateway.composition import Container
+from gateway.composition import Container, build_container
 from gateway.demo.seed import seed_demo
 from gateway.finance.subaccounts import is_valid_subaccount
+from gateway.settings import load_settings
 from gateway.web.deposits import PREVIEW_ESCROW_PREFIX
 from tests.web.portal_helpers import hidden, sign_in
 
@@ -302,3 +305,21 @@ def test_a_reviewing_institutions_offer_waits_for_review_and_cannot_be_paid_yet(
     assert "订单当前状态不允许此操作" in response.text
     with container.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_the_session_cookie_is_secure_when_the_gateway_is_served_over_https(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        database_url=database_url, data_dir=tmp_path / "var", token_secret="test-token-secret",
+        public_base_url="https://gateway.example",
+    )  # fmt: skip
+    container = build_container(settings)
+    try:
+        credentials = json.loads(seed_demo(container).read_text(encoding="utf-8"))
+        with TestClient(create_app(container), base_url="https://testserver") as client:
+            response = sign_in(client, credentials["bidders"][0]["token"])
+            assert response.status_code == 303
+            assert "secure" in response.headers["set-cookie"].lower()
+    finally:
+        container.close()
