@@ -39,6 +39,7 @@ from gateway.partner.endpoints import router as partner_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
 from gateway.verify.endpoints import router as verify_router
+from gateway.web import install as install_web
 
 log = logging.getLogger("gateway")
 API_VERSION = "0.1.0"
@@ -122,6 +123,7 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(deposit_bidder_router)
     app.include_router(deposit_bank_router)
     app.include_router(finance_deposits_router)
+    install_web(app)
     return app
 
 
