@@ -60,14 +60,11 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         jobs = (
-            (_purge_expired(container), outbox_worker.run_worker(container), _broker_sweep(container))
             (
                 _purge_expired(container),
                 outbox_worker.run_worker(container),
+                _broker_sweep(container),
                 claims_workflow.run_worker(container),
-            (
-                _purge_expired(container),
-                outbox_worker.run_worker(container),
                 reconciler.run_reconciler(container),
             )
             if background_jobs

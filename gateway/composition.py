@@ -135,6 +135,8 @@ def wire_pull_institutions(container: Container) -> list[str]:
                 code, container.sessions, container.clock, deadline_s=container.quote_deadline_s
             )
     return codes
+
+
 def load_push_institutions(container: Container) -> list[str]:
     """(Re)build the adapters of the active push-mode institutions in the institutions table, in place
     in `container.institutions` (the broker holds that very mapping). An adapter whose URL,

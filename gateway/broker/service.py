@@ -115,8 +115,12 @@ def transition(
     now: datetime,
     reason: str | None = None,
     fee: int = 0,
+    event_data: Mapping[str, object] | None = None,
 ) -> None:
-    """Step the machine and write state, postings, audit and outbox (the row is locked already)."""
+    """Step the machine and write state, postings, audit and outbox (the row is locked already).
+
+    `event_data` adds the caller's facts (a claim's amount, a surrender's refund) to the
+    `guarantee.<x>` event, so each change is announced once, here, whoever drives it."""
     try:
         move = step(S(app.status), event)
     except Refused as refused:
@@ -149,7 +153,8 @@ def transition(
     guarantee_event = _GUARANTEE_EVENTS.get(move.next)
     if guarantee_event is not None and app.guarantee_no is not None:
         emit(session, guarantee_event, {**data, "guarantee_no": app.guarantee_no,
-                                        "institution_code": app.institution_code}, **audience)  # fmt: skip
+                                        "institution_code": app.institution_code, **(event_data or {})},
+             **audience)  # fmt: skip
 
 
 def hold_id(app: Application) -> str:

@@ -391,8 +391,10 @@ def terminate(session: Session, section: Section, *, now: datetime) -> Outcome:
         if app is None or app.status != "issued":
             continue
         if policy == "none":
-            broker.transition(session, app, Event.RELEASE, actor=actor, now=now, reason="tender terminated")
-            emit(session, "guarantee.released", _guarantee_data(section, guarantee, reason="terminated"))
+            broker.transition(
+                session, app, Event.RELEASE, actor=actor, now=now, reason="tender terminated",
+                event_data=_guarantee_data(section, guarantee, reason="terminated"),
+            )  # fmt: skip
             outcome.released += 1
             continue
         institution = session.get(Institution, app.institution_code)
@@ -407,15 +409,11 @@ def terminate(session: Session, section: Section, *, now: datetime) -> Outcome:
             now=now,
             reason=SurrenderReason.FAILED_TENDER.value,
             fee=fee,
-        )
-        payment = _refunded_payment(session, app, now)
-        emit(
-            session,
-            "guarantee.surrendered",
-            _guarantee_data(
+            event_data=_guarantee_data(
                 section, guarantee, reason=SurrenderReason.FAILED_TENDER.value, refund_fen=app.premium_fen
             ),
         )
+        payment = _refunded_payment(session, app, now)
         outcome.surrendered += 1
         if payment is not None:
             outcome.refunds.append(
@@ -469,9 +467,9 @@ def _release(
         if app is None or app.status not in STANDING:
             continue
         broker.transition(
-            session, app, Event.RELEASE, actor=f"center:{section.center_code}", now=now, reason=reason
-        )
-        emit(session, "guarantee.released", _guarantee_data(section, guarantee, reason=reason))
+            session, app, Event.RELEASE, actor=f"center:{section.center_code}", now=now, reason=reason,
+            event_data=_guarantee_data(section, guarantee, reason=reason),
+        )  # fmt: skip
         released += 1
     return released
 

@@ -121,11 +121,13 @@ def file_claim(
     except IntegrityError:
         raise errors.ClaimExists(f"guarantee {guarantee_no} already has an open claim") from None
     actor = f"center:{center_code}"
-    transition(session, app, Event.CLAIM, actor=actor, now=now, reason=f"claim {claim.id}")
+    # The guarantee's event keeps the guarantee's status ("claimed"); the claim's is `claim_status`.
+    claim_facts = _event_data(claim)
+    claim_facts["claim_status"] = claim_facts.pop("status")
+    transition(session, app, Event.CLAIM, actor=actor, now=now, reason=f"claim {claim.id}",
+               event_data={**claim_facts, "reason": text})  # fmt: skip
     audit.append(session, actor=actor, action="claim.filed", object_type="claim", object_id=claim.id,
                  after={**_snapshot(claim), "reason": text}, at=now)  # fmt: skip
-    emit(session, "guarantee.claimed", {**_event_data(claim), "reason": text},
-         center=claim.center_code, institution=claim.institution_code)  # fmt: skip
     return claim
 
 

@@ -10,9 +10,9 @@ import click
 
 from gateway.cli import (
     audit,
-    broker_sweep,
-    claims,
     broker,
+    broker_sweep,  # noqa: F401  (registers `broker sweep`)
+    claims,
     db,
     demo,
     institutions,
@@ -35,9 +35,10 @@ def main() -> None:
     """Electronic-guarantee gateway: bidders, institutions, trading centers and center finance."""
 
 
-_COMMANDS = (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker_sweep)
+# broker_sweep adds `sweep` to the `broker` group that gateway.cli.broker defines.
+_COMMANDS = (
+    serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker, claims,
+    partner_sandbox,
+)  # fmt: skip
 for module in _COMMANDS:
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, claims):
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker,
-               partner_sandbox):  # fmt: skip
     main.add_command(module.command)

@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import click
 
+from gateway.cli.broker import command
 from gateway.cli.common import CliError, migrate_or_exit, settings_from_env
-
-
-@click.group(name="broker")
-def command() -> None:
-    """The broker's maintenance jobs."""
 
 
 @command.command(name="sweep")
