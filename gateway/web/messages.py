@@ -32,8 +32,20 @@ MESSAGES: Final[dict[str, str]] = {
     "invalid_token": "登录凭证无效，请重新登录。",
     "token_expired": "登录凭证已过期，请重新登录。",
     "wrong_role": "该凭证不是投标人凭证，请使用投标人登录凭证。",
+    "wrong_role_finance": "该凭证不是财务凭证，请使用交易中心财务人员的登录凭证。",
     "signed_out": "您已退出登录。",
     "not_found": "页面不存在。",
+    "request_in_progress": "上一次提交仍在处理中，请稍后刷新页面查看结果。",
+    # Cash deposits and refunds (gateway.deposits).
+    "escrow_account_not_configured": "交易中心尚未配置保证金专户，暂不能缴纳现金保证金，请联系交易中心。",
+    "deposit_not_found": "没有找到该保证金。",
+    "deposit_exception_not_found": "没有找到该异常款项。",
+    "refund_batch_not_found": "没有找到该退款批次。",
+    "instruction_not_found": "没有找到该付款指令。",
+    "wrong_state": "当前状态不允许此操作（可能已有人处理），请查看最新状态。",
+    "nothing_to_refund": "没有可退还的保证金（所选保证金可能已在其他批次中退还）。",
+    "escrow_short_of_funds": "保证金专户的利息资金不足，请先登记银行结息，再创建退款批次。",
+    "instruction_already_settled": "该付款指令已有相反的结果。",
 }
 
 

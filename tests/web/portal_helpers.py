@@ -1,4 +1,4 @@
-"""Helpers for the portal's page tests: sign in through the form, read hidden fields."""
+"""Helpers for the page tests (portal and console): sign in through the form, read hidden fields."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from httpx import Response
 
-_HIDDEN = re.compile(r'name="(?P<name>csrf|pay_key)" value="(?P<value>[^"]*)"')
+_HIDDEN = re.compile(r'name="(?P<name>csrf|pay_key|form_key)" value="(?P<value>[^"]*)"')
 
 
 def hidden(html: str, name: str) -> str:
@@ -16,10 +16,10 @@ def hidden(html: str, name: str) -> str:
     return values[0]
 
 
-def sign_in(client: TestClient, token: str) -> Response:
-    page = client.get("/portal/login")
+def sign_in(client: TestClient, token: str, area: str = "portal") -> Response:
+    page = client.get(f"/{area}/login")
     assert page.status_code == 200
     response: Response = client.post(
-        "/portal/login", data={"token": token, "csrf": hidden(page.text, "csrf")}, follow_redirects=False
+        f"/{area}/login", data={"token": token, "csrf": hidden(page.text, "csrf")}, follow_redirects=False
     )
     return response

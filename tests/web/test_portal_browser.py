@@ -104,7 +104,8 @@ def test_a_bidder_buys_a_guarantee_from_sections_to_the_downloaded_letter(
     expect(page.get_by_role("table")).to_contain_text("SZ2026-0163-01")
     page.screenshot(path=screenshots / "06-orders.png", full_page=True)
     page.goto("/portal/sections/SZ2026-0158-02/deposit")
-    expect(page.locator("#deposit-capitals")).to_have_text("人民币叁佰万元整")
+    expect(page.locator("#deposit-amount-capitals")).to_have_text("人民币叁佰万元整")
+    expect(page.locator("#subaccount")).to_contain_text("7559")
     page.screenshot(path=screenshots / "07-deposit.png", full_page=True)
 
     phone = context.browser

@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from gateway.app import create_app
 from gateway.auth.tokens import Role, issue_token
 from gateway.broker.tables import Application, Offer, Payment
 from gateway.composition import Container, build_container
 from gateway.demo.seed import seed_demo
+from gateway.deposits.tables import DepositSubaccount, EscrowAccount
 from gateway.finance.subaccounts import is_valid_subaccount
 from gateway.settings import load_settings
-from gateway.web.deposits import PREVIEW_ESCROW_PREFIX
 from tests.web.portal_helpers import hidden, sign_in
 
 
@@ -246,18 +246,53 @@ def test_surrender_keeps_the_reason_on_refusal_and_works_with_one(
         assert session.get(Application, application_id).status == "surrendered"  # type: ignore[union-attr]
 
 
-def test_cash_deposit_page_shows_a_checked_sub_account_and_the_amount_in_capitals(
-    client: TestClient, demo: dict[str, Any]
+def test_cash_deposit_page_shows_the_bidders_own_sub_account_from_the_deposits_service(
+    client: TestClient, container: Container, demo: dict[str, Any]
 ) -> None:
     page = _signed_in(client, demo).get("/portal/sections/SZ2026-0158-02/deposit")
     assert page.status_code == 200
     match = re.search(r'id="subaccount">([0-9 ]+)<', page.text)
     assert match is not None
     number = match.group(1).replace(" ", "")
-    assert is_valid_subaccount(number, PREVIEW_ESCROW_PREFIX)
+    with container.sessions() as session:
+        escrow = session.get(EscrowAccount, "SZ-GGZY")
+        assert escrow is not None
+        held = session.scalars(
+            select(DepositSubaccount).where(DepositSubaccount.section_code == "SZ2026-0158-02")
+        ).all()
+    assert is_valid_subaccount(number, escrow.subaccount_prefix)
+    assert [(row.number, row.bidder_uscc) for row in held] == [(number, demo["bidders"][0]["uscc"])]
+    assert escrow.account_name in page.text
+    assert escrow.bank_name in page.text
     assert "3,000,000.00" in page.text
     assert "人民币叁佰万元整" in page.text
+    assert "演示预览" not in page.text
+    # The same number every time, and the same one the bidder API gives.
+    again = client.get("/portal/sections/SZ2026-0158-02/deposit")
+    assert f'id="subaccount">{match.group(1)}<' in again.text
+    api = client.get(
+        "/v1/sections/SZ2026-0158-02/deposit-account",
+        headers={"Authorization": f"Bearer {demo['bidders'][0]['token']}"},
+    )
+    assert api.json()["subaccount"] == number
+    # Another bidder gets another sub-account of the same escrow account.
+    other = _signed_in(client, demo, 1).get("/portal/sections/SZ2026-0158-02/deposit")
+    other_number = re.search(r'id="subaccount">([0-9 ]+)<', other.text)
+    assert other_number is not None
+    assert other_number.group(1).replace(" ", "") != number
     assert client.get("/portal/sections/NO-SUCH/deposit").status_code == 404
+
+
+def test_cash_deposit_page_says_so_when_the_center_has_no_escrow_account(
+    client: TestClient, container: Container, demo: dict[str, Any]
+) -> None:
+    with container.sessions() as session, session.begin():
+        session.execute(delete(EscrowAccount))
+    page = _signed_in(client, demo).get("/portal/sections/SZ2026-0158-02/deposit")
+    assert page.status_code == 409
+    assert "尚未配置保证金专户" in page.text
+    with container.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DepositSubaccount)) == 0
 
 
 def test_the_live_fragment_is_the_order_alone_and_an_expired_poll_redirects_the_page(
