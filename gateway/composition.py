@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.enums import DecisionMode, InstitutionKind
 from contracts.institutions import InstitutionAdapter
 from contracts.payments import PaymentProvider
+from contracts.statements import Statement
 from gateway.auth.middleware import GatewaySigner
 from gateway.db import make_engine, make_sessionmaker, utcnow
 from gateway.settings import Settings
@@ -101,3 +102,10 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
         payments=SandboxPayments(),
         sandbox_parties=parties,
     )
+
+
+def statement_parsers() -> dict[str, Callable[[bytes], list[Statement]]]:
+    """Bank statement parsers by format name (reconciliation imports through these)."""
+    from adapters.statements import camt053, csv_cn, mt940
+
+    return {"csv": csv_cn.parse, "camt053": camt053.parse, "mt940": mt940.parse}

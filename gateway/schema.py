@@ -14,6 +14,7 @@ def all_metadata() -> list[MetaData]:
     import gateway.idempotency.tables
     import gateway.institutions.tables
     import gateway.outbox.tables
+    import gateway.reconciliation.tables
     import gateway.sections.tables
     import gateway.system_auth.tables  # noqa: F401
     from ledger.tables import metadata as ledger_metadata

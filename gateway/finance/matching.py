@@ -24,7 +24,11 @@ the same matches.
 Never twice: items whose id is in `matched_item_ids` and lines whose `key` is in `matched_line_keys`
 (matched by an earlier run) are left out, and a line that appears twice in one run (the same
 statement imported twice) is matched at most once, so re-importing a statement matches nothing again.
-Reversal lines (MT940 RC/RD) are never matched: they undo an earlier movement and need an operator.
+Reversal lines (MT940 RC/RD, CAMT RvslInd, a CSV 退汇/冲正) are matched only by the ``returned`` rule
+(run first): a returned refund, the reversal carrying the reference of an open item in the opposite
+direction and of its amount; the item (a pending refund) is then voided, not posted. Anything else
+reversed needs an operator. Rule 1 also matches many-to-one: several open lines carrying one
+reference (a payment the bank split) adding up to the open items with that reference.
 The counterparty name is carried for reports but not matched on: banks spell names inconsistently
 (全角/半角 brackets, truncation), accounts they report exactly. Partial settlement (lines adding up
 to less than an item) is not a match; the item stays open.
@@ -45,7 +49,7 @@ from typing import ClassVar, Literal
 from contracts.statements import Direction, Statement, StatementLine
 from gateway.errors import GatewayError
 
-MatchRule = Literal["reference", "amount_counterparty_date", "group"]
+MatchRule = Literal["reference", "returned", "amount_counterparty_date", "group"]
 
 
 class MatchingError(GatewayError):
@@ -192,17 +196,22 @@ class _Matcher:
         self.line_amount = [line.amount_minor for line in statement]
         self.line_flow = [f"{line.direction} {line.currency}" for line in statement]
         self.line_party = [_account_key(line.counterparty_account) for line in statement]
-        # 1 = matched; 2 = takes no part (a reversal, or a repeat of a key already seen in this run).
+        # 1 = matched; 2 = takes no part (a repeat of a key already seen in this run); 3 = a reversal,
+        # which only the "returned" rule may match.
         self.line_used = bytearray(len(self.lines))
         seen_keys: set[str] = set()
         for index, key in enumerate(self.keys):
-            if key in seen_keys or statement[index].is_reversal:
+            if key in seen_keys:
                 self.line_used[index] = 2
+            elif statement[index].is_reversal:
+                self.line_used[index] = 3
             seen_keys.add(key)
         self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
 
     def run(self) -> Reconciliation:
+        self._returns()
         self._by_reference()
+        self._lines_by_reference()
         self._by_amount_counterparty_date()
         self._line_settles_items()
         self._lines_settle_item()
@@ -250,6 +259,60 @@ class _Matcher:
                 if len(open_ones) > 1 and sum(item_amount[j] for j in open_ones) == amount:
                     self._record("reference", (i,), open_ones)
                     break
+
+    def _returns(self) -> None:
+        """A refund the beneficiary's bank sent back: a reversal line (MT940 RD, CAMT RvslInd, a CSV
+        退汇) in the opposite direction, carrying the reference of an open item of the same amount.
+        The item did not happen; the return line, and the payout line with the same reference and
+        amount if this run has it, are one "returned" match with the item."""
+        reversals = [i for i, used in enumerate(self.line_used) if used == 3]
+        if not reversals:
+            return
+        index = self._reference_index()
+        line_at: dict[tuple[str, str, int], list[int]] = {}
+        for i, account_line in enumerate(self.lines):
+            if self.line_used[i] == 0:
+                for reference in _references(account_line.line):
+                    line_at.setdefault((reference, self.line_flow[i], self.line_amount[i]), []).append(i)
+        for i in reversals:
+            line = self.lines[i].line
+            flow = _opposite(self.line_flow[i])
+            amount = self.line_amount[i]
+            for reference in _references(line):
+                open_ones = [j for j in index.get((reference, flow), ()) if not self.item_used[j]]
+                if not open_ones or sum(self.item_amount[j] for j in open_ones) != amount:
+                    continue
+                payout = [k for k in line_at.get((reference, flow, amount), ()) if self.line_used[k] == 0]
+                self._record("returned", (*payout[:1], i), open_ones)
+                break
+
+    def _reference_index(self) -> dict[tuple[str, str], list[int]]:
+        index: dict[tuple[str, str], list[int]] = {}
+        for j, item in enumerate(self.items):
+            if item.bank_reference and not self.item_used[j]:
+                index.setdefault((item.bank_reference, self.item_flow[j]), []).append(j)
+        return index
+
+    def _lines_by_reference(self) -> None:
+        """Many-to-one by reference: a payment the bank split into several lines, each carrying the
+        instruction's reference (customer reference / EndToEndId), adding up to the open items."""
+        index = self._reference_index()
+        if not index:
+            return
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, account_line in enumerate(self.lines):
+            if self.line_used[i]:
+                continue
+            for reference in dict.fromkeys(_references(account_line.line)):
+                if (reference, self.line_flow[i]) in index:
+                    groups.setdefault((reference, self.line_flow[i]), []).append(i)
+        for key, line_indexes in groups.items():
+            open_lines = [i for i in line_indexes if not self.line_used[i]]
+            open_items = [j for j in index[key] if not self.item_used[j]]
+            if len(open_lines) > 1 and open_items:
+                total = sum(self.line_amount[i] for i in open_lines)
+                if total == sum(self.item_amount[j] for j in open_items):
+                    self._record("reference", open_lines, open_items)
 
     def _by_amount_counterparty_date(self) -> None:
         buckets: dict[tuple[str, str, int], _Bucket] = {}
@@ -367,6 +430,15 @@ def _first_subset(amounts: Sequence[int], target: int, size: int, start: int) ->
             if rest is not None:
                 return (position, *rest)
     return None
+
+
+def _references(line: StatementLine) -> tuple[str, ...]:
+    return tuple(reference for reference in (line.bank_reference, line.customer_reference) if reference)
+
+
+def _opposite(flow: str) -> str:
+    direction, currency = flow.split(" ")
+    return f"{'debit' if direction == 'credit' else 'credit'} {currency}"
 
 
 def _account_key(account: str | None) -> str | None:
