@@ -25,9 +25,10 @@ class LedgerSettle:
             rows = session.connection().execute(
                 text(
                     "SELECT t.id, t.meta FROM ledger_transfers t WHERE t.kind = 'pending' "
-                    "AND (t.debit_account LIKE 'center:%:escrow_bank' OR t.credit_account LIKE 'center:%:escrow_bank') "
+                    "AND (t.debit_account LIKE :escrow OR t.credit_account LIKE :escrow) "
                     "AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id)"
-                )
+                ),
+                {"escrow": "center:%:escrow_bank"},
             )
             holds: dict[str, list[str]] = {}
             for transfer_id, meta in rows:
