@@ -26,6 +26,7 @@ from gateway.idempotency.middleware import IdempotencyMiddleware
 from gateway.idempotency.service import IdempotencyPolicy
 from gateway.outbox import worker as outbox_worker
 from gateway.outbox.endpoints import router as events_router
+from gateway.reconciliation.endpoints import router as reconciliation_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
 
@@ -89,6 +90,7 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(sections_router)
     app.include_router(broker_router)
     app.include_router(events_router)
+    app.include_router(reconciliation_router)
     return app
 
 

@@ -154,13 +154,22 @@ def known_keys(session: Session, center: str, first: date, last: date) -> set[st
     )
 
 
+def lock_imports(session: Session) -> None:
+    """Serialise imports (SQLite's single writer already does; PostgreSQL takes a table lock that
+    readers pass)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE recon_statement_lines IN SHARE ROW EXCLUSIVE MODE"))
+
+
 def next_line_id(session: Session) -> int:
-    table = StatementLineRow.__table__
-    current = session.connection().execute(text(f"SELECT MAX(id) FROM {table.name}")).scalar()
+    current = session.connection().execute(text("SELECT MAX(id) FROM recon_statement_lines")).scalar()
     return int(current or 0) + 1
 
 
-def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
     """Insert many rows: COPY on PostgreSQL, batched executemany elsewhere."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -168,9 +177,10 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
         times = [k for k, name in enumerate(columns) if isinstance(table.c[name].type, UtcDateTime)]
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        ) as copy:
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 if times:
                     row = list(row)  # noqa: PLW2901

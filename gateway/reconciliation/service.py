@@ -39,6 +39,7 @@ from gateway.reconciliation.errors import (
 from gateway.reconciliation.tables import ItemState, Match, Run, StatementImport, StatementLineRow
 
 FORMATS = ("csv", "camt053", "mt940")
+DEFAULT_RULES = MatchingRules()
 Parser = Callable[[bytes], list[Statement]]
 Progress = Callable[[str], None]
 
@@ -54,6 +55,8 @@ class Settle(Protocol):
 @dataclass(frozen=True)
 class ImportResult:
     import_id: str
+    lines_total: int
+    lines_new: int
     run: Run
 
 
@@ -79,7 +82,7 @@ def import_and_reconcile(
     now: datetime,
     settle: Settle,
     account: str | None = None,
-    rules: MatchingRules = MatchingRules(),
+    rules: MatchingRules = DEFAULT_RULES,
     progress: Progress | None = None,
 ) -> ImportResult:
     step = progress or (lambda _stage: None)
@@ -88,6 +91,8 @@ def import_and_reconcile(
         raise StatementRejected(f"the file has no statement for account {account!r}", location="file")
     import_id = uuid.uuid4().hex
     run_id = uuid.uuid4().hex
+    # One import at a time: the "already imported?" check and the line ids stay consistent.
+    repository.lock_imports(session)
     # The file's lines, each key once (a statement repeated within one file counts once).
     incoming: dict[str, AccountLine] = {}
     for statement in chosen:
@@ -102,11 +107,17 @@ def import_and_reconcile(
         new = {}
     session.add(
         StatementImport(
-            id=import_id, center_code=center, format=fmt, filename=filename[:200],
+            id=import_id,
+            center_code=center,
+            format=fmt,
+            filename=filename[:200],
             sha256=hashlib.sha256(data).hexdigest(),
             accounts=",".join(dict.fromkeys(s.account for s in chosen))[:400],
-            lines_total=sum(len(s.lines) for s in chosen), lines_new=len(new), actor=actor, created_at=now,
-        )  # fmt: skip
+            lines_total=sum(len(s.lines) for s in chosen),
+            lines_new=len(new),
+            actor=actor,
+            created_at=now,
+        )
     )
     session.flush()
     step("load")
@@ -127,30 +138,41 @@ def import_and_reconcile(
         waiting = [item for item in match.items if item.item_id in holds]
         if waiting:
             succeeded = match.rule != "returned"
-            reference = next((line.line.bank_reference for line in match.lines if line.line.bank_reference), "")
+            reference = next(
+                (line.line.bank_reference for line in match.lines if line.line.bank_reference), ""
+            )
             for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
                 settle(session, instruction, succeeded=succeeded, bank_reference=reference or "", now=now)
             outcome = "posted" if succeeded else "voided"
             posted += len(waiting) if succeeded else 0
             voided += 0 if succeeded else len(waiting)
         match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, now))
-        for line in match.lines:
-            line_status[line.key] = ("matched", match_id)
-            matched_fen += line.line.amount_minor
-        for item in match.items:
-            item_rows.append((item.item_id, center, "matched", match_id, None, now))
+        for member in match.lines:
+            line_status[member.key] = ("matched", match_id)
+            matched_fen += member.line.amount_minor
+        item_rows.extend((item.item_id, center, "matched", match_id, None, now) for item in match.items)
     step("persist")
     session.add(
         Run(
-            id=run_id, center_code=center, import_id=import_id, drift_days=rules.drift_days,
-            lines_considered=len(old) + len(new), items_considered=len(escrow),
-            matches=len(result.matches), matched_lines=len(line_status), matched_items=len(item_rows),
-            matched_fen=matched_fen, unmatched_lines=len(result.unmatched_lines),
+            id=run_id,
+            center_code=center,
+            import_id=import_id,
+            drift_days=rules.drift_days,
+            lines_considered=len(old) + len(new),
+            items_considered=len(escrow),
+            matches=len(result.matches),
+            matched_lines=len(line_status),
+            matched_items=len(item_rows),
+            matched_fen=matched_fen,
+            unmatched_lines=len(result.unmatched_lines),
             unmatched_lines_fen=sum(line.line.amount_minor for line in result.unmatched_lines),
             unmatched_items=len(result.unmatched_items),
             unmatched_items_fen=sum(item.amount_minor for item in result.unmatched_items),
-            refunds_posted=posted, refunds_voided=voided, actor=actor, created_at=now,
-        )  # fmt: skip
+            refunds_posted=posted,
+            refunds_voided=voided,
+            actor=actor,
+            created_at=now,
+        )
     )
     session.flush()
     repository.bulk_insert(session, Match.__table__, MATCH_COLUMNS, match_rows)  # type: ignore[arg-type]
@@ -176,7 +198,7 @@ def import_and_reconcile(
     session.flush()
     run = session.get(Run, run_id)
     assert run is not None
-    return ImportResult(import_id, run)
+    return ImportResult(import_id, sum(len(s.lines) for s in chosen), len(new), run)
 
 
 MATCH_COLUMNS = ("id", "center_code", "run_id", "rule", "outcome", "note", "actor", "created_at")
@@ -189,7 +211,12 @@ NEW_LINE_COLUMNS = (
 
 
 def _line_row(
-    line_id: int, center: str, import_id: str, key: str, account_line: AccountLine, state: tuple[str, str] | None
+    line_id: int,
+    center: str,
+    import_id: str,
+    key: str,
+    account_line: AccountLine,
+    state: tuple[str, str] | None,
 ) -> tuple[Any, ...]:
     line = account_line.line
     status, match_id = state or ("open", None)
@@ -273,9 +300,13 @@ def manual_match(
     for e in items:
         session.add(
             ItemState(
-                transfer_id=e.item.item_id, center_code=center, status="matched", match_id=match.id,
-                note=None, created_at=now,
-            )  # fmt: skip
+                transfer_id=e.item.item_id,
+                center_code=center,
+                status="matched",
+                match_id=match.id,
+                note=None,
+                created_at=now,
+            )
         )
     session.flush()
     return match
@@ -288,7 +319,9 @@ def write_off_line(session: Session, *, center: str, line_id: int, reason: str) 
     return line
 
 
-def write_off_item(session: Session, *, center: str, transfer_id: str, reason: str, now: datetime) -> ItemState:
+def write_off_item(
+    session: Session, *, center: str, transfer_id: str, reason: str, now: datetime
+) -> ItemState:
     _open_items(session, center, [transfer_id])
     state = ItemState(
         transfer_id=transfer_id, center_code=center, status="written_off", match_id=None,

@@ -43,9 +43,14 @@ class LedgerSettle:
     ) -> None:
         bind = session.get_bind()
         book = Ledger(bind.engine if hasattr(bind, "engine") else bind).within(session.connection())  # type: ignore[arg-type]
-        meta = {"bank_reference": bank_reference, "settled_by": "reconciliation"}
+        meta = {"bank_reference": bank_reference, "settled_at": now.isoformat()}
         for pending_id in self._open_holds(session).pop(instruction_id, []):
             if succeeded:
                 book.post_pending(id=f"recon-post:{pending_id}"[:128], pending_id=pending_id, meta=meta)
             else:
                 book.void_pending(id=f"recon-void:{pending_id}"[:128], pending_id=pending_id, meta=meta)
+
+
+def settle_seam() -> LedgerSettle:
+    """The settle seam the API and CLI use (one per use case: it caches the open holds)."""
+    return LedgerSettle()

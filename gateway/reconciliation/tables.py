@@ -67,8 +67,12 @@ class Match(Base):
     id: Mapped[str] = mapped_column(String(60), primary_key=True)
     center_code: Mapped[str] = mapped_column(String(64), index=True)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("recon_runs.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(30))  # reference | returned | amount_counterparty_date | group | manual
-    outcome: Mapped[str] = mapped_column(String(10))  # none | posted | voided (the pending refunds it settled)
+    rule: Mapped[str] = mapped_column(
+        String(30)
+    )  # reference | returned | amount_counterparty_date | group | manual
+    outcome: Mapped[str] = mapped_column(
+        String(10)
+    )  # none | posted | voided (the pending refunds it settled)
     note: Mapped[str | None] = mapped_column(String(500))
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -23,7 +23,12 @@ def book_of(session: Session) -> Ledger:
 
 
 def meta(ref: str, party: str, day: date, name: str = "某建设工程有限公司") -> dict[str, str]:
-    return {"bank_ref": ref, "counterparty_account": party, "counterparty_name": name, "value_date": day.isoformat()}
+    return {
+        "bank_ref": ref,
+        "counterparty_account": party,
+        "counterparty_name": name,
+        "value_date": day.isoformat(),
+    }
 
 
 def deposit(session: Session, transfer_id: str, amount: int, *, ref: str, party: str, day: date,
@@ -91,7 +96,10 @@ def camt053(rows: Sequence[Row], account: str = ESCROW_NO) -> bytes:
 
 
 def csv_cn(rows: Sequence[Row], account: str = ESCROW_NO, encoding: str = "gbk") -> bytes:
-    out = [f"账号: {account}", "流水号,交易日期,交易时间,借方发生额,贷方发生额,对方户名,对方账号,摘要,客户参考号"]
+    out = [
+        f"账号: {account}",
+        "流水号,交易日期,交易时间,借方发生额,贷方发生额,对方户名,对方账号,摘要,客户参考号",
+    ]
     for row in rows:
         amount = f'"{row.amount // 100:,}.{row.amount % 100:02d}"'
         summary = "退汇" if row.reversal else "保证金"

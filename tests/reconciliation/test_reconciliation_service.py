@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from recon_factories import CENTER, Row, WRITERS, book_of, deposit, refund
 from sqlalchemy import func, select
 
 from gateway.composition import Container, statement_parsers
@@ -16,6 +15,7 @@ from gateway.reconciliation.errors import StatementRejected
 from gateway.reconciliation.settlement import LedgerSettle
 from gateway.reconciliation.tables import ItemState, StatementLineRow
 from ledger import Ledger
+from tests.reconciliation.recon_factories import CENTER, WRITERS, Row, book_of, deposit, refund
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 DAY = date(2026, 3, 5)
@@ -36,8 +36,15 @@ STATEMENT = [
     Row(50_000_00, True, DAY, "BR3", party="6222000000000003"),
     Row(100_350_00, False, date(2026, 3, 6), "BANK-81", customer_ref="RF1", party="6222000000000001"),
     Row(50_000_00, False, date(2026, 3, 6), "BANK-82", customer_ref="RF2", party="6222000000000003"),
-    Row(50_000_00, True, date(2026, 3, 8), "BANK-90", customer_ref="RF2", party="6222000000000003",
-        reversal=True),  # fmt: skip
+    Row(
+        50_000_00,
+        True,
+        date(2026, 3, 8),
+        "BANK-90",
+        customer_ref="RF2",
+        party="6222000000000003",
+        reversal=True,
+    ),
     Row(777, True, date(2026, 3, 8), "BANK-99", party="6222999999999999"),  # unknown credit
 ]
 
@@ -54,18 +61,15 @@ def run(container: Container, data: bytes, fmt: str) -> service.ImportResult:
 def hold_states(container: Container) -> dict[str, str]:
     with container.sessions() as session:
         book = book_of(session)
-        return {
-            hold: (resolution.kind if (resolution := _resolution(book, hold)) else "open")
-            for hold in ("RF1:deposit", "RF1:interest", "RF2:deposit")
-        }
+        return {hold: _resolution(book, hold) for hold in ("RF1:deposit", "RF1:interest", "RF2:deposit")}
 
 
-def _resolution(book: Ledger, hold: str) -> object:
+def _resolution(book: Ledger, hold: str) -> str:
     for prefix in ("recon-post:", "recon-void:"):
         found = book.get_transfer(f"{prefix}{hold}")
         if found is not None:
-            return found
-    return None
+            return str(found.kind)
+    return "open"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "camt053", "mt940"])
@@ -79,7 +83,8 @@ def test_statement_posts_the_paid_refund_voids_the_returned_one_and_flags_the_un
     lost = fmt == "mt940"
     assert summary.unmatched_lines == 1 + lost
     assert summary.unmatched_items == lost
-    assert summary.refunds_posted == 2 and summary.refunds_voided == 1
+    assert summary.refunds_posted == 2
+    assert summary.refunds_voided == 1
     assert hold_states(container) == {"RF1:deposit": "post", "RF1:interest": "post", "RF2:deposit": "void"}
     with container.sessions() as session:
         open_refs = set(
