@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import audit, db, demo, institutions, ledger, letter, openapi, outbox, serve, sm2, users
+from gateway.cli import (
+    audit,
+    db,
+    demo,
+    institutions,
+    ledger,
+    letter,
+    openapi,
+    outbox,
+    reconcile,
+    serve,
+    sm2,
+    users,
+)
 from gateway.cli.common import CliError
 
 __all__ = ["CliError", "main"]
@@ -19,5 +32,5 @@ def main() -> None:
     """Electronic-guarantee gateway: bidders, institutions, trading centers and center finance."""
 
 
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox):
+for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, reconcile):
     main.add_command(module.command)
