@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Literal
 
@@ -64,16 +64,16 @@ class AccountLine:
 
     account: str
     line: StatementLine
+    # Computed once (at a million lines, building it on every use was a visible share of a run).
+    key: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        """Stable across imports of the same statement: the bank's reference when it gives one,
-        otherwise the line's place in its file."""
+    def __post_init__(self) -> None:
+        """The key is stable across imports of the same statement: the bank's reference when it
+        gives one, otherwise the line's place in its file."""
         line = self.line
         head = f"{self.account}|{line.value_date.isoformat()}|{line.direction}|{line.amount_minor}"
-        if line.bank_reference:
-            return f"{head}|ref:{line.bank_reference}"
-        return f"{head}|at:{line.source_location}"
+        tail = f"ref:{line.bank_reference}" if line.bank_reference else f"at:{line.source_location}"
+        object.__setattr__(self, "key", f"{head}|{tail}")
 
 
 def statement_lines(statement: Statement) -> tuple[AccountLine, ...]:
@@ -217,7 +217,11 @@ class _Matcher:
         self._lines_settle_item()
         lines, items = self.lines, self.items
         matches = tuple(
-            Match(rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items)))
+            Match(rule, (lines[at_lines[0]],), (items[at_items[0]],))
+            if len(at_lines) == 1 and len(at_items) == 1
+            else Match(
+                rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items))
+            )
             for rule, at_lines, at_items in self.found
         )
         line_state, item_state = self.line_used, self.item_used
@@ -235,21 +239,26 @@ class _Matcher:
         self.found.append((rule, line_indexes, item_indexes))
 
     def _by_reference(self) -> None:
-        index: dict[tuple[str, str], list[int]] = {}
-        for j, item in enumerate(self.items):
-            if item.bank_reference:
-                index.setdefault((item.bank_reference, self.item_flow[j]), []).append(j)
+        index = self._reference_index()
         if not index:
             return
         item_used, line_used, item_amount = self.item_used, self.line_used, self.item_amount
+        line_flow, line_amount, found_pairs = self.line_flow, self.line_amount, self.found
         for i, account_line in enumerate(self.lines):
             if line_used[i]:
                 continue
             line = account_line.line
-            flow, amount = self.line_flow[i], self.line_amount[i]
+            flow, amount = line_flow[i], line_amount[i]
             for reference in (line.bank_reference, line.customer_reference):
                 found = index.get((reference, flow)) if reference else None
                 if found is None:
+                    continue
+                if len(found) == 1:  # the usual case: one item carries the reference
+                    j = found[0]
+                    if not item_used[j] and item_amount[j] == amount:
+                        line_used[i] = item_used[j] = 1
+                        found_pairs.append(("reference", (i,), (j,)))
+                        break
                     continue
                 open_ones = [j for j in found if not item_used[j]]
                 same_amount = [j for j in open_ones if item_amount[j] == amount]

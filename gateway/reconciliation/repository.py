@@ -13,9 +13,9 @@ lines the row-at-a-time ORM would be most of the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, select, text
@@ -26,8 +26,6 @@ from gateway.bookkeeping.accounts import center_escrow_bank
 from gateway.db import UtcDateTime
 from gateway.finance.matching import AccountLine, LedgerItem
 from gateway.reconciliation.tables import ItemState, StatementLineRow
-
-_BATCH = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,33 +168,47 @@ def next_line_id(session: Session) -> int:
 def bulk_insert(
     session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
-    """Insert many rows: COPY on PostgreSQL, batched executemany elsewhere."""
+    """Insert many rows inside the session's transaction: COPY on PostgreSQL, the driver's executemany
+    on SQLite. Both bypass SQLAlchemy's per-row parameter processing (most of the cost at a million
+    rows), so values must be what the column stores: dates as ISO text, and UTC times, which go
+    through the column type once per distinct value."""
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # COPY bypasses SQLAlchemy's types: UTC columns take naive UTC, as UtcDateTime stores them.
-        times = [k for k, name in enumerate(columns) if isinstance(table.c[name].type, UtcDateTime)]
-        driver = connection.connection.driver_connection
-        assert driver is not None
+    dialect = connection.dialect
+    times = {
+        k: table.c[name].type.bind_processor(dialect)
+        for k, name in enumerate(columns)
+        if isinstance(table.c[name].type, UtcDateTime)
+    }
+    if times:
+        rows = _with_times(rows, times)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if dialect.name == "postgresql":
         with (
             driver.cursor() as cursor,
             cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
         ):
             for row in rows:
-                if times:
-                    row = list(row)  # noqa: PLW2901
-                    for k in times:
-                        row[k] = row[k].astimezone(UTC).replace(tzinfo=None)
                 copy.write_row(row)
         return
-    statement = table.insert()
-    batch: list[dict[str, Any]] = []
+    marks = ", ".join("?" for _ in columns)
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
+
+
+def _with_times(rows: Iterable[Sequence[Any]], times: Mapping[int, Any]) -> Iterator[Sequence[Any]]:
+    cache: dict[Any, Any] = {}
     for row in rows:
-        batch.append(dict(zip(columns, row, strict=True)))
-        if len(batch) >= _BATCH:
-            connection.execute(statement, batch)
-            batch = []
-    if batch:
-        connection.execute(statement, batch)
+        values = list(row)
+        for k, process in times.items():
+            value = values[k]
+            if value not in cache:
+                cache[value] = process(value) if process is not None else value
+            values[k] = cache[value]
+        yield values
 
 
 def bulk_update_lines(session: Session, updates: Sequence[Mapping[str, Any]]) -> None:

@@ -221,7 +221,8 @@ def _line_row(
     line = account_line.line
     status, match_id = state or ("open", None)
     return (
-        line_id, center, key, import_id, account_line.account, line.value_date, line.booking_date,
+        line_id, center, key, import_id, account_line.account, line.value_date.isoformat(),
+        line.booking_date.isoformat() if line.booking_date else None,
         line.direction, line.amount_minor, line.currency, line.is_reversal, line.bank_reference,
         line.customer_reference, line.counterparty_name, line.counterparty_account, line.narrative,
         line.source_location, status, match_id, None,
