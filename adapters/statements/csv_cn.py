@@ -39,6 +39,10 @@ _REVERSAL_WORDS: Final = ("退汇", "退票", "冲正")
 
 
 def decode(data: bytes) -> str:
+    if b"\x00" in data:
+        # GBK would "decode" UTF-16 byte by byte into noise; name the real problem instead.
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise StatementParseError(f"line {line}", "NUL bytes: the file is neither UTF-8 nor GBK (UTF-16?)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

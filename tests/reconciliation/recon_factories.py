@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from xml.sax.saxutils import escape
 
 from sqlalchemy.orm import Session
 
@@ -85,7 +86,7 @@ def camt053(rows: Sequence[Row], account: str = ESCROW_NO) -> bytes:
             f"<BookgDt><Dt>{row.day}</Dt></BookgDt><ValDt><Dt>{row.day}</Dt></ValDt>"
             f"<AcctSvcrRef>{row.bank_ref}</AcctSvcrRef><NtryDtls><TxDtls>"
             f"{f'<Refs><EndToEndId>{row.customer_ref}</EndToEndId></Refs>' if row.customer_ref else ''}"
-            f"<RltdPties><{party}><Nm>{row.name}</Nm></{party}><{party}Acct><Id><Othr><Id>{row.party}</Id>"
+            f"<RltdPties><{party}><Nm>{escape(row.name)}</Nm></{party}><{party}Acct><Id><Othr><Id>{row.party}</Id>"
             f"</Othr></Id></{party}Acct></RltdPties></TxDtls></NtryDtls></Ntry>"
         )
     return (
