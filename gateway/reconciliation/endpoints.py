@@ -85,9 +85,9 @@ async def upload_statement(
     lines imported before are ignored, so the same statement twice matches nothing twice."""
     data = await request.body()
     container = _container(request)
-    statements = service.parse_statement(statement_parsers(), data, format)
 
-    def work() -> ImportOut:
+    def work() -> ImportOut:  # parsing and matching are CPU work: off the event loop
+        statements = service.parse_statement(statement_parsers(), data, format)
         with transaction(container.sessions) as session:
             result = service.import_and_reconcile(
                 session, center=caller.subject, statements=statements, data=data, fmt=format,
