@@ -8,8 +8,9 @@ new lines, matches and item states, commit. Noise: 0.5% of the lines have no led
 credits), 0.5% of the items have no line, and 1% of the matching lines lost the reference and moved
 1-2 days (they match on amount + counterparty account + date window).
 
-Baseline, same run and database: one plain SQL join of the stored lines to the stored transfers on the
-reference (`bank_reference = meta's bank_ref`), counting pairs. It neither reads the rows into Python
+Baseline, same run and database: a plain SQL join of the stored lines to the stored transfers on the
+reference (`bank_reference = meta's bank_ref`, the references first extracted into an indexed
+temporary table), counting pairs. It neither reads the rows into Python
 nor writes anything, so the ratio is what the full use case costs over the database's bare join.
 
 Statements are built in memory (a million-line file is over the parsers' 50 MB limit); parsing is
@@ -177,17 +178,26 @@ def _statement(items: list[tuple[str, int, str, date]], rng: random.Random) -> S
 
 
 def _join(url: str) -> tuple[float, int]:
+    """The references out of the ledger's metadata into an indexed temporary table, then the join.
+    (Without the index SQLite has no better plan than a nested loop; PostgreSQL hashes either way.)"""
     engine = make_engine(url)
-    extract = (
-        "json_extract(t.meta, '$.bank_ref')" if url.startswith("sqlite") else "(t.meta::json ->> 'bank_ref')"
-    )
-    query = (
-        "SELECT count(*) FROM recon_statement_lines l JOIN ledger_transfers t "
-        f"ON {extract} = l.bank_reference WHERE t.debit_account = :escrow AND l.center_code = :center"
-    )
-    with engine.connect() as connection:
+    sqlite = url.startswith("sqlite")
+    extract = "json_extract(meta, '$.bank_ref')" if sqlite else "(meta::json ->> 'bank_ref')"
+    with engine.begin() as connection:
         start = time.perf_counter()
-        pairs = connection.execute(text(query), {"escrow": ESCROW, "center": CENTER}).scalar_one()
+        connection.execute(
+            text(f"CREATE TEMPORARY TABLE bench_refs AS SELECT {extract} AS ref FROM ledger_transfers "
+                 "WHERE debit_account = :escrow"),
+            {"escrow": ESCROW},
+        )  # fmt: skip
+        connection.execute(text("CREATE INDEX bench_refs_ref ON bench_refs (ref)"))
+        pairs = connection.execute(
+            text(
+                "SELECT count(*) FROM recon_statement_lines l JOIN bench_refs r ON r.ref = l.bank_reference "
+                "WHERE l.center_code = :center"
+            ),
+            {"center": CENTER},
+        ).scalar_one()
         seconds = time.perf_counter() - start
     engine.dispose()
     return seconds, int(pairs)
