@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(120), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_recon_runs"),
-        sa.ForeignKeyConstraint(["import_id"], ["recon_imports.id"], name="fk_recon_runs_import_id_recon_imports"),
+        sa.ForeignKeyConstraint(
+            ["import_id"], ["recon_imports.id"], name="fk_recon_runs_import_id_recon_imports"
+        ),
     )
     op.create_index("ix_recon_runs_center_code", "recon_runs", ["center_code"])
     op.create_table(
@@ -113,7 +115,9 @@ def upgrade() -> None:
         sa.Column("note", sa.String(500), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("transfer_id", name="pk_recon_items"),
-        sa.ForeignKeyConstraint(["match_id"], ["recon_matches.id"], name="fk_recon_items_match_id_recon_matches"),
+        sa.ForeignKeyConstraint(
+            ["match_id"], ["recon_matches.id"], name="fk_recon_items_match_id_recon_matches"
+        ),
     )
     op.create_index("ix_recon_items_center", "recon_items", ["center_code", "status"])
     op.create_index("ix_recon_items_match_id", "recon_items", ["match_id"])
