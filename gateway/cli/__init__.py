@@ -21,6 +21,7 @@ from gateway.cli import (
     openapi,
     outbox,
     partner_sandbox,
+    reconcile,
     serve,
     sm2,
     users,
@@ -41,4 +42,5 @@ _COMMANDS = (
     partner_sandbox,
 )  # fmt: skip
 for module in _COMMANDS:
+for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, reconcile):
     main.add_command(module.command)
