@@ -39,8 +39,7 @@ def main() -> None:
 # broker_sweep adds `sweep` to the `broker` group that gateway.cli.broker defines.
 _COMMANDS = (
     serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker, claims,
-    partner_sandbox,
+    partner_sandbox, reconcile,
 )  # fmt: skip
 for module in _COMMANDS:
-for module in (serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, reconcile):
     main.add_command(module.command)
