@@ -43,8 +43,7 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "amount_counterparty_date": "按金额、对方户名和日期",
         "returned": "退汇",
         "manual": "人工匹配",
-        "many_to_one": "多笔合并",
-        "one_to_many": "一笔拆分",
+        "group": "多笔合并/拆分",
     },
     "outcome": {"posted": "退款已入账", "voided": "退款已撤销", "none": "—"},
 }

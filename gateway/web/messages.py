@@ -46,6 +46,13 @@ MESSAGES: Final[dict[str, str]] = {
     "nothing_to_refund": "没有可退还的保证金（所选保证金可能已在其他批次中退还）。",
     "escrow_short_of_funds": "保证金专户的利息资金不足，请先登记银行结息，再创建退款批次。",
     "instruction_already_settled": "该付款指令已有相反的结果。",
+    # Statements and reconciliation (gateway.reconciliation).
+    "statement_parse_error": "对账单无法解析，未做任何更改。请确认文件格式与所选格式一致",
+    "unknown_statement_format": "不支持该对账单格式，请选择 CSV、camt.053 或 MT940。",
+    "resolution_refused": "无法这样匹配：所选流水与账簿记录的金额不一致，或其中有已处理的记录。",
+    "statement_line_not_found": "没有找到该对账单流水（可能已被处理）。",
+    "ledger_item_not_found": "没有找到该账簿记录（可能已被处理）。",
+    "run_not_found": "没有找到该对账记录。",
 }
 
 

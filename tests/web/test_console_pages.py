@@ -8,10 +8,11 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -22,7 +23,9 @@ from gateway.composition import Container
 from gateway.db import transaction
 from gateway.deposits.tables import Deposit, DepositException, RefundBatch, RefundInstruction
 from gateway.finance import section_events
+from gateway.reconciliation.tables import StatementImport, StatementLineRow
 from tests.deposits.deposit_factories import CENTER, DEPOSIT, OTHER_CENTER, World, bidder, build_world
+from tests.reconciliation.recon_factories import Row, csv_cn
 from tests.web.portal_helpers import hidden, sign_in
 
 
@@ -364,3 +367,93 @@ def test_the_ledger_check_page_runs_the_books_check(world: World, console: TestC
     match = re.search(r"<dt>转账</dt><dd>([0-9,]+)</dd>", result.text)
     assert match is not None
     assert int(match.group(1).replace(",", "")) >= 1
+
+
+# ---------------------------------------------------------------------- statements and reconciliation
+
+
+def _statement(world: World, deposit_id: str, *extra: Row) -> bytes:
+    with world.container.sessions() as session:
+        row = session.get(Deposit, deposit_id)
+        assert row is not None
+        line = Row(
+            row.amount_fen,
+            True,
+            row.value_date,
+            row.bank_reference,
+            party=row.payer_account,
+            name=row.payer_name,
+        )
+    return csv_cn([line, *extra], account="75516217000001")
+
+
+def _upload(console: TestClient, data: bytes, fmt: str = "csv") -> Response:
+    page = console.get("/console/statements")
+    form = {
+        "csrf": hidden(page.text, "csrf"),
+        "form_key": hidden(page.text, "form_key"),
+        "statement_format": fmt,
+    }
+    response: Response = console.post(
+        "/console/statements", data=form, files={"file": ("march.csv", data)}, follow_redirects=False
+    )
+    return response
+
+
+def test_a_statement_reconciles_and_an_unmatched_line_is_written_off(
+    world: World, console: TestClient
+) -> None:
+    section = world.add_section()
+    deposit_id = world.notice(section, 11).json()["deposit_id"]
+    stray = Row(123_45, True, date(2026, 11, 2), "BANK-9", party="6222000000000009", name="某某公司")
+    response = _upload(console, _statement(world, deposit_id, stray))
+    assert response.status_code == 303, response.text
+    run = console.get(response.headers["location"])
+    assert "对账单已导入并完成对账" in run.text
+    assert 'id="run-matches">1 组' in run.text
+    assert "1 笔 · ¥123.45" in run.text
+    page = console.get("/console/statements")
+    assert "BANK-9" in page.text
+    match = re.search(r'id="line-(\d+)"', page.text)
+    assert match is not None
+    line_id = match.group(1)
+    key = re.search(rf'name="form_key" value="([^"]+-l{line_id})"', page.text)
+    assert key is not None
+    refused = console.post(
+        f"/console/statements/lines/{line_id}/write-off",
+        data={"csrf": hidden(page.text, "csrf"), "form_key": key.group(1), "reason": ""},
+    )
+    assert refused.status_code == 422
+    assert "核销原因" in refused.text
+    done = console.post(
+        f"/console/statements/lines/{line_id}/write-off",
+        data={"csrf": hidden(page.text, "csrf"), "form_key": key.group(1), "reason": "银行结息，另行入账"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with world.container.sessions() as session:
+        assert session.get(StatementLineRow, int(line_id)).status == "written_off"  # type: ignore[union-attr]
+    assert "BANK-9" not in console.get("/console/statements").text
+    # The same statement again matches nothing twice.
+    again = _upload(console, _statement(world, deposit_id, stray))
+    assert again.status_code == 303
+    assert 'id="run-matches">0 组' in console.get(again.headers["location"]).text
+
+
+def test_a_statement_that_does_not_parse_says_where_and_changes_nothing(
+    world: World, console: TestClient
+) -> None:
+    response = _upload(console, "账号: 1\n流水号,交易日期\nBR1,not-a-date\n".encode("gbk"))
+    assert response.status_code == 422
+    assert "对账单无法解析，未做任何更改" in response.text
+    assert "位置" in response.text
+    assert _count(world, StatementImport) == 0
+    assert _count(world, StatementLineRow) == 0
+    other = TestClient(create_app(world.container))
+    with other:
+        assert sign_in(other, _finance_token(world, OTHER_CENTER), "console").status_code == 303
+        section = world.add_section()
+        deposit_id = world.notice(section, 12).json()["deposit_id"]
+        run = _upload(console, _statement(world, deposit_id)).headers["location"].split("?")[0]
+        assert console.get(run).status_code == 200
+        assert other.get(run).status_code == 404

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.web.console import deposits, ledger, refunds
+from gateway.web.console import deposits, ledger, refunds, statements
 from gateway.web.pages import add_sign_in
 from gateway.web.session import CONSOLE
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 add_sign_in(router, CONSOLE)
-for part in (deposits, refunds, ledger):
+for part in (deposits, refunds, statements, ledger):
     router.include_router(part.router)
