@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -116,3 +116,11 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def context(browser: Browser, live_gateway: LiveGateway) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=live_gateway.base_url, locale="zh-CN", accept_downloads=True)
+    context.set_default_timeout(20_000)
+    yield context
+    context.close()

@@ -4,56 +4,18 @@ run as a real process with demo data. Screenshots of each main page go to test-a
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from gateway.auth.tokens import Role, issue_token
+from tests.web.browser_helpers import accept_bank as _accept_bank
+from tests.web.browser_helpers import apply as _apply
+from tests.web.browser_helpers import payments as _payments
+from tests.web.browser_helpers import sign_in as _sign_in
 from tests.web.conftest import LiveGateway
-
-BANK = "示范银行股份有限公司深圳分行"
-
-
-@pytest.fixture
-def context(browser: Browser, live_gateway: LiveGateway) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=live_gateway.base_url, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(20_000)
-    yield context
-    context.close()
-
-
-def _sign_in(page: Page, token: str) -> None:
-    page.goto("/portal/login")
-    page.get_by_label("登录凭证").fill(token)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(re.compile(r"/portal/sections$"))
-
-
-def _apply(page: Page, section: str) -> str:
-    page.goto("/portal/sections")
-    page.locator(f"#section-{section}").get_by_role("button", name="申请保函").click()
-    expect(page.locator("#order-status")).to_have_text("已报价")
-    match = re.search(r"/portal/orders/([^?/]+)", page.url)
-    assert match is not None
-    return match.group(1)
-
-
-def _accept_bank(page: Page) -> None:
-    page.get_by_role("button", name=f"选择{BANK}").click()
-    expect(page.locator("#order-status")).to_have_text("待支付")
-
-
-def _payments(gateway: LiveGateway, application_id: str) -> list[str]:
-    with sqlite3.connect(f"file:{gateway.database}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT status FROM payments WHERE application_id = ?", (application_id,)
-        ).fetchall()
-    return [str(row[0]) for row in rows]
 
 
 def test_a_bidder_buys_a_guarantee_from_sections_to_the_downloaded_letter(
