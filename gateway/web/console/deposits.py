@@ -15,7 +15,6 @@ from gateway.db import transaction
 from gateway.deposits import finance_endpoints as api
 from gateway.deposits import refunds, rules, service
 from gateway.deposits.schemas import AssignIn, ForfeitIn, ReturnIn
-from gateway.errors import GatewayError
 from gateway.web.console import queries
 from gateway.web.console.common import Acting, FormatParam, Me, act, export, invalid, page, plain_id
 from gateway.web.labels import choices
@@ -262,6 +261,3 @@ def return_to_payer(
         request, me, form_key=form_key, fingerprint=f"return\n{exception_id}\n{body.note}", work=work,
         on_refusal=again,
     )  # fmt: skip
-
-
-__all__ = ["GatewayError", "router"]
