@@ -124,13 +124,14 @@ KeyRow = tuple[str, str, str, str]  # party_kind, party_code, public_key_pem, st
 # engine -> key_id -> (monotonic deadline, row); per engine, so databases in one process never mix.
 _key_cache: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, KeyRow]]] = weakref.WeakKeyDictionary()
 _KEY_CACHE_LIMIT = 1_024
+monotonic = time.monotonic  # the cache's clock (tests move it)
 
 
 def _key_row(engine: Engine, key_id: str) -> KeyRow | None:
     cache = _key_cache.get(engine)
     if cache is None:
         cache = _key_cache.setdefault(engine, {})
-    clock = time.monotonic()
+    clock = monotonic()
     hit = cache.get(key_id)
     if hit is not None and hit[0] > clock:
         return hit[1]

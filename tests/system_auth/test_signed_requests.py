@@ -228,17 +228,16 @@ def test_a_key_retired_by_another_process_is_refused_within_the_cache_time(
 ) -> None:
     """Key rows are cached per process for KEY_CACHE_SECONDS; a retirement this process did not make
     (another gateway process, a DBA) is seen once the cached row runs out, never later."""
+    from sqlalchemy import update
+
     from gateway.system_auth import service
+    from gateway.system_auth.tables import SystemKey
 
     clock = [1_000.0]
-    monkeypatch.setattr(service.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(service, "monotonic", lambda: clock[0])
     assert api.post(PATH, content=BODY, headers=signed(bank_key, registered)).status_code == 200
     with container.engine.begin() as connection:  # not through retire_key: no cache invalidation here
-        connection.execute(
-            service.SystemKey.__table__.update()
-            .where(service.SystemKey.key_id == registered)
-            .values(status="retired")
-        )
+        connection.execute(update(SystemKey).where(SystemKey.key_id == registered).values(status="retired"))
     clock[0] += service.KEY_CACHE_SECONDS / 2
     assert api.post(PATH, content=BODY, headers=signed(bank_key, registered)).status_code == 200
     clock[0] += service.KEY_CACHE_SECONDS / 2 + 0.001
