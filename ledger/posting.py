@@ -83,7 +83,7 @@ class Request:
     pending: bool = False
     timeout_s: int | None = None
     target_id: str | None = None  # the hold (post, void, expire) or the original (reverse)
-    request_hash: str = ""
+    request_hash: str = ""  # the version-3 fingerprint text (`hashing.request_descriptor`)
 
     @property
     def accounts(self) -> tuple[str, ...]:
