@@ -258,8 +258,8 @@ class Ledger:
             only_refused: list[Transfer | LedgerError] = [error for _, error in sorted(refused.items())]
             return only_refused
         result = self._write(lambda c: self._submit(c, requests, atomic=atomic, now=self.clock()))
-        if atomic:
-            return [r for r in result.results if isinstance(r, Transfer)]
+        if atomic:  # an atomic plan raises its first refusal, so every result is a Transfer
+            return result.results
         done = iter(result.results)
         return [refused[i] if i in refused else next(done) for i in range(len(items))]
 
@@ -284,7 +284,8 @@ class Ledger:
         t = tables.transfers.c
         targets = {r.target_id for r in requests if r.target_id is not None}
         in_batch = {r.id: r for r in requests}
-        codes = {code for r in requests for code in r.accounts}
+        codes = {r.debit for r in requests if r.debit is not None}
+        codes.update([r.credit for r in requests if r.credit is not None])
         known: dict[str, TransferRow] = {}
         if targets:
             # Holds and originals are immutable: reading them before the lock is safe.
@@ -507,18 +508,6 @@ def _identity(value: datetime) -> object:
     return value
 
 
-def _account_params(a: AccountState) -> tuple[object, ...]:
-    return (
-        a.debits_posted,
-        a.credits_posted,
-        a.debits_pending,
-        a.credits_pending,
-        a.entry_seq,
-        a.head_hash,
-        a.id,
-    )
-
-
 _PG_UPDATE_ACCOUNTS = f"""
     UPDATE {tables.accounts.name} AS a
     SET debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, credits_pending = v.cpe,
@@ -535,7 +524,8 @@ _COPY_FROM = 16  # below this many transfers, plain INSERTs beat COPY's extra ro
 def _write_rows(c: Connection, sql: _Sql, result: Plan, accounts: list[AccountState]) -> None:
     """Plain tuples straight to the driver, no per-row SQLAlchemy processing: on PostgreSQL (from 16
     transfers on) one COPY per table and one UPDATE for all accounts; otherwise one executemany each."""
-    updates = [_account_params(a) for a in accounts]
+    updates = [(a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.entry_seq,
+                a.head_hash, a.id) for a in accounts]  # fmt: skip
     if not sql.postgresql or len(result.transfers) < _COPY_FROM:
         c.exec_driver_sql(sql.insert_transfer, result.transfers)
         c.exec_driver_sql(sql.insert_entry, result.entries)

@@ -32,6 +32,23 @@ different rows never share a preimage. The preimages are::
 
 (``pending`` is 1 or 0.) The request fingerprint leaves out ``meta``: the transfer hash covers it,
 and a replay compares it directly (`posting._decide`), so its bytes are hashed once.
+
+Request fingerprint version 3 (rows written from version 3 on). The ``request_hash`` column keeps what
+an idempotent replay must compare and the transfer row itself does not show, as plain text rather
+than a digest::
+
+    R3|currency|code_given|amount_given|
+
+``currency`` is the currency the request named (``~`` when it named none); ``code_given`` and
+``amount_given`` are 1 or 0 (a post, void or reversal may leave its code, a post its amount, to the
+hold or the original). Every other request field follows from the row: the action from ``kind``,
+debit, credit, amount and code of an ordinary transfer from its columns, ``pending`` from ``kind``,
+``timeout_s`` from ``timeout_at - created_at`` (whole seconds), the hold or original from
+``pending_id`` / ``reverses_id`` (`posting.request_key_of`). So a replay compares the same fields
+version 2 hashed, without an SM3 per request. The transfer preimage is unchanged (``T2``, with this
+text in its ``request_hash`` field), so the transfer hash and the entry chain cover it exactly as
+they covered the digest, and `check()` verifies rows of either version with the same code. A replay
+against a version-2 row computes the version-2 fingerprint of the new request and compares digests.
 """
 
 from __future__ import annotations
@@ -112,6 +129,21 @@ def request_hash(
         f"{'~' if timeout_s is None else timeout_s}|{text(target)}|"
     )
     return sm3_hex(preimage.encode())
+
+
+REQUEST_V3: Final = "R3|"
+_descriptors: dict[tuple[str | None, bool, bool], str] = {}
+
+
+def request_descriptor(currency: str | None, code_given: bool, amount_given: bool) -> str:
+    """The version-3 ``request_hash`` text (see the module docstring); memoised, there are few."""
+    key = (currency, code_given, amount_given)
+    found = _descriptors.get(key)
+    if found is None:
+        found = f"{REQUEST_V3}{text(currency)}|{int(code_given)}|{int(amount_given)}|"
+        if len(_descriptors) < 1_024:  # bounded: currencies are three capital letters anyway
+            _descriptors[key] = found
+    return found
 
 
 def transfer_hash(

@@ -95,7 +95,7 @@ class Balance:
     net: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: `transfer_of` fills the instance dict in one step (see there)
 class Transfer:
     id: str
     kind: TransferKind
@@ -110,6 +110,29 @@ class Transfer:
     reverses_id: str | None = None
     timeout_at: datetime | None = None
     replayed: bool = field(default=False, compare=False)  # True when an earlier identical call wrote it
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def transfer_of(
+    id: str,  # noqa: A002 - the field's name
+    kind: TransferKind, debit: str, credit: str, amount: int, currency: str, code: str,
+    meta: Mapping[str, Any], created_at: datetime, pending_id: str | None, reverses_id: str | None,
+    timeout_at: datetime | None, replayed: bool,
+) -> Transfer:  # fmt: skip
+    """A `Transfer` as its constructor makes it, for the write path (one per transfer in a batch):
+    the generated frozen ``__init__`` sets the 13 fields one ``object.__setattr__`` call at a time
+    (~1.9 µs); filling the instance dict at once takes ~0.5 µs. The result is an ordinary, frozen
+    `Transfer` (equal to, and indistinguishable from, one made by the constructor)."""
+    transfer = _new(Transfer)
+    _set(transfer, "__dict__", {
+        "id": id, "kind": kind, "debit": debit, "credit": credit, "amount": amount, "currency": currency,
+        "code": code, "meta": meta, "created_at": created_at, "pending_id": pending_id,
+        "reverses_id": reverses_id, "timeout_at": timeout_at, "replayed": replayed,
+    })  # fmt: skip
+    return transfer
 
 
 @dataclass(frozen=True, slots=True)

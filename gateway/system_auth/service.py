@@ -3,16 +3,28 @@
 The checks run in this order so that the cheapest refusals come first and a nonce is only remembered
 for a request that was really signed by the key's holder (otherwise anyone could burn nonces):
 parse -> key known and active -> timestamp within the window -> signature -> nonce unseen.
+
+Key rows are cached per process and per engine for `KEY_CACHE_SECONDS` (5 s): on SQLite every
+transaction takes the write lock (``BEGIN IMMEDIATE``), so reading the key for each request meant two
+write-locked transactions per request where one (the nonce) is needed. Consequences, by design:
+- a key retired (or re-registered) through `retire_key` / `register_key` is re-read at once by the
+  process that did it; every other gateway process refuses a retired key at most `KEY_CACHE_SECONDS`
+  after the retirement commits;
+- unknown key ids are never cached, so a newly registered key works at once everywhere;
+- nonces are never cached: each accepted request inserts its nonce in the shared database, so a
+  replay is refused by every process, whichever one saw the original.
 """
 
 from __future__ import annotations
 
 import functools
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Engine, bindparam, delete, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +37,7 @@ from signing.http_signature import MalformedAuthorizationError, parse_authorizat
 from signing.sm2 import Sm2PublicKey
 
 WINDOW = timedelta(seconds=300)
+KEY_CACHE_SECONDS = 5.0  # the longest another process keeps accepting a retired key (see above)
 MAX_ACTIVE_KEYS = 2
 PARTY_KINDS = ("institution", "center", "bank")
 
@@ -79,8 +92,7 @@ def authenticate(sessions: sessionmaker[Session], request: SignedRequest, now: d
     # Core statements, not ORM sessions: this runs on every system request, and the ORM's unit of work
     # cost more than the SM2 verification itself (bench/partner).
     engine = sessions.kw["bind"]
-    with engine.connect() as connection:
-        row = connection.execute(_KEY_QUERY, {"key_id": params.key_id}).one_or_none()
+    row = _key_row(engine, params.key_id)
     if row is None:
         raise UnknownKey(f"no key {params.key_id!r} is registered")
     party_kind, party_code, pem, status = row
@@ -94,12 +106,9 @@ def authenticate(sessions: sessionmaker[Session], request: SignedRequest, now: d
             "the SM2 signature does not match the request (method, path, timestamp, nonce, body)"
         )
     try:
-        with engine.begin() as connection:
-            connection.execute(
-                insert(SeenNonce).values(
-                    key_id=params.key_id, nonce=params.nonce, expires_at=now + 2 * WINDOW
-                )
-            )
+        with engine.begin() as connection:  # the request's only transaction (cache hit)
+            nonce = {"key_id": params.key_id, "nonce": params.nonce, "expires_at": now + 2 * WINDOW}
+            connection.execute(_NONCE_INSERT, nonce)
     except IntegrityError as exc:
         raise ReplayedNonce("this nonce was already used; every request needs a fresh one") from exc
     return Caller(kind=party_kind, subject=party_code)
@@ -108,6 +117,50 @@ def authenticate(sessions: sessionmaker[Session], request: SignedRequest, now: d
 _KEY_QUERY = select(
     SystemKey.party_kind, SystemKey.party_code, SystemKey.public_key_pem, SystemKey.status
 ).where(SystemKey.key_id == bindparam("key_id"))
+
+
+_NONCE_INSERT = insert(SeenNonce)
+KeyRow = tuple[str, str, str, str]  # party_kind, party_code, public_key_pem, status
+# engine -> key_id -> (monotonic deadline, row); per engine, so databases in one process never mix.
+_key_cache: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, KeyRow]]] = weakref.WeakKeyDictionary()
+_KEY_CACHE_LIMIT = 1_024
+monotonic = time.monotonic  # the cache's clock (tests move it)
+
+
+def _key_row(engine: Engine, key_id: str) -> KeyRow | None:
+    cache = _key_cache.get(engine)
+    if cache is None:
+        cache = _key_cache.setdefault(engine, {})
+    clock = monotonic()
+    hit = cache.get(key_id)
+    if hit is not None and hit[0] > clock:
+        return hit[1]
+    with engine.connect() as connection:
+        found = connection.execute(_KEY_QUERY, {"key_id": key_id}).one_or_none()
+    if found is None:
+        cache.pop(key_id, None)
+        return None
+    row: KeyRow = (found[0], found[1], found[2], found[3])
+    if len(cache) >= _KEY_CACHE_LIMIT:  # only registered ids get here; a bound all the same
+        cache.clear()
+    cache[key_id] = (clock + KEY_CACHE_SECONDS, row)
+    return row
+
+
+def _forget_key(session: Session, key_id: str) -> None:
+    """Drop a changed key from this process's cache now and again once the change commits (a request
+    between the two may have re-read the old row)."""
+    engine = session.get_bind()
+    if not isinstance(engine, Engine):
+        engine = engine.engine
+
+    def forget(_session: Session | None = None) -> None:
+        cache = _key_cache.get(engine)
+        if cache is not None:
+            cache.pop(key_id, None)
+
+    forget()
+    event.listen(session, "after_commit", forget, once=True)
 
 
 @functools.lru_cache(maxsize=256)
@@ -170,6 +223,7 @@ def register_key(
     )
     session.add(key)
     session.flush()
+    _forget_key(session, key_id)
     audit.append(
         session,
         actor=actor,
@@ -187,6 +241,7 @@ def retire_key(session: Session, key_id: str, *, now: datetime, actor: str) -> N
     if key is None or key.status == "retired":
         return
     key.status, key.retired_at = "retired", now
+    _forget_key(session, key_id)
     audit.append(
         session,
         actor=actor,

@@ -217,3 +217,36 @@ def test_nonces_are_purged_after_twice_the_window(
     api.post(PATH, content=BODY, headers=signed(bank_key, registered))
     assert purge_nonces(container.sessions, utcnow()) == 0
     assert purge_nonces(container.sessions, utcnow() + timedelta(seconds=601)) == 1
+
+
+def test_a_key_retired_by_another_process_is_refused_within_the_cache_time(
+    container: Container,
+    api: TestClient,
+    bank_key: Sm2PrivateKey,
+    registered: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Key rows are cached per process for KEY_CACHE_SECONDS; a retirement this process did not make
+    (another gateway process, a DBA) is seen once the cached row runs out, never later."""
+    from sqlalchemy import update
+
+    from gateway.system_auth import service
+    from gateway.system_auth.tables import SystemKey
+
+    clock = [1_000.0]
+    monkeypatch.setattr(service, "monotonic", lambda: clock[0])
+    assert api.post(PATH, content=BODY, headers=signed(bank_key, registered)).status_code == 200
+    with container.engine.begin() as connection:  # not through retire_key: no cache invalidation here
+        connection.execute(update(SystemKey).where(SystemKey.key_id == registered).values(status="retired"))
+    clock[0] += service.KEY_CACHE_SECONDS / 2
+    assert api.post(PATH, content=BODY, headers=signed(bank_key, registered)).status_code == 200
+    clock[0] += service.KEY_CACHE_SECONDS / 2 + 0.001
+    late = api.post(PATH, content=BODY, headers=signed(bank_key, registered))
+    assert (late.status_code, late.json()["code"]) == (401, "key_retired")
+
+
+def test_cached_key_does_not_cache_nonces(api: TestClient, bank_key: Sm2PrivateKey, registered: str) -> None:
+    headers = signed(bank_key, registered, nonce="B" * 32)
+    assert api.post(PATH, content=BODY, headers=headers).status_code == 200
+    again = api.post(PATH, content=BODY, headers=headers)  # the key row is cached now; the nonce is not
+    assert (again.status_code, again.json()["code"]) == (401, "replayed_nonce")
