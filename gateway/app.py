@@ -36,6 +36,7 @@ from gateway.idempotency.service import IdempotencyPolicy
 from gateway.outbox import worker as outbox_worker
 from gateway.outbox.endpoints import router as events_router
 from gateway.partner.endpoints import router as partner_router
+from gateway.reconciliation.endpoints import router as reconciliation_router
 from gateway.sections.endpoints import router as sections_router
 from gateway.system_auth import service as system_auth
 from gateway.verify.endpoints import router as verify_router
@@ -121,6 +122,7 @@ def create_app(container: Container, *, background_jobs: bool = False) -> FastAP
     app.include_router(deposit_bank_router)
     app.include_router(finance_deposits_router)
     install_web(app)
+    app.include_router(reconciliation_router)
     return app
 
 

@@ -19,6 +19,7 @@ from contracts.enums import DecisionMode, InstitutionKind
 from contracts.escrow import EscrowBank
 from contracts.institutions import InstitutionAdapter
 from contracts.payments import PaymentProvider
+from contracts.statements import Statement
 from gateway.auth.middleware import GatewaySigner
 from gateway.db import make_engine, make_sessionmaker, utcnow
 from gateway.settings import Settings
@@ -256,3 +257,10 @@ def build_container(settings: Settings, *, clock: Callable[[], datetime] = utcno
     except SQLAlchemyError:  # not migrated yet (`db upgrade` comes later): no push institutions to wire
         log.info("institutions table not readable; push institutions not wired")
     return container
+
+
+def statement_parsers() -> dict[str, Callable[[bytes], list[Statement]]]:
+    """Bank statement parsers by format name (reconciliation imports through these)."""
+    from adapters.statements import camt053, csv_cn, mt940
+
+    return {"csv": csv_cn.parse, "camt053": camt053.parse, "mt940": mt940.parse}

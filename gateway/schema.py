@@ -18,6 +18,7 @@ def all_metadata() -> list[MetaData]:
     import gateway.institutions.tables
     import gateway.outbox.tables
     import gateway.partner.tables
+    import gateway.reconciliation.tables
     import gateway.sections.tables
     import gateway.system_auth.tables  # noqa: F401
     from ledger.tables import metadata as ledger_metadata

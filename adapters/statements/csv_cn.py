@@ -31,9 +31,18 @@ _DATE: Final = re.compile(
 )
 _AMOUNT: Final = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?")
 _MAX_BYTES: Final = 50 * 1024 * 1024
+# Optional columns some banks add: the reference the customer sent with a payment (our refund
+# instruction id). The first one present is read.
+CUSTOMER_REFERENCE: Final = ("客户参考号", "业务参考号", "客户流水号")
+# 摘要 words that mark a line undoing an earlier movement: a returned remittance, a bank correction.
+_REVERSAL_WORDS: Final = ("退汇", "退票", "冲正")
 
 
 def decode(data: bytes) -> str:
+    if b"\x00" in data:
+        # GBK would "decode" UTF-16 byte by byte into noise; name the real problem instead.
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise StatementParseError(f"line {line}", "NUL bytes: the file is neither UTF-8 nor GBK (UTF-16?)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -65,6 +74,9 @@ def parse(data: bytes, account: str | None = None, currency: str = "CNY") -> lis
     if missing:
         raise StatementParseError(f"line {header_index + 1}", f"header lacks {', '.join(missing)}")
     column = {name: header.index(name) for name in REQUIRED}
+    optional = next((name for name in CUSTOMER_REFERENCE if name in header), None)
+    if optional is not None:
+        column["customer_reference"] = header.index(optional)
     lines = []
     for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
         if not any(cell.strip() for cell in row):
@@ -98,16 +110,20 @@ def _line(row: list[str], column: dict[str, int], line_no: int, currency: str) -
     reference = cell("流水号")
     if not reference:
         raise StatementParseError(f"{where} column 流水号", "empty")
+    summary = cell("摘要")
+    customer = cell("customer_reference") if "customer_reference" in column else ""
     return StatementLine(
         value_date=value_date,
         booking_date=value_date,
         amount_minor=minor,
         direction="debit" if debit else "credit",
         currency=currency,
+        is_reversal=any(word in summary for word in _REVERSAL_WORDS),
         bank_reference=reference,
+        customer_reference=customer or None,
         counterparty_name=cell("对方户名") or None,
         counterparty_account=cell("对方账号") or None,
-        narrative=cell("摘要"),
+        narrative=summary,
         source_location=where,
     )
 

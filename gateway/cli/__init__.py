@@ -21,6 +21,7 @@ from gateway.cli import (
     openapi,
     outbox,
     partner_sandbox,
+    reconcile,
     serve,
     sm2,
     users,
@@ -38,7 +39,7 @@ def main() -> None:
 # broker_sweep adds `sweep` to the `broker` group that gateway.cli.broker defines.
 _COMMANDS = (
     serve, db, openapi, audit, users, sm2, letter, ledger, demo, institutions, outbox, broker, claims,
-    partner_sandbox,
+    partner_sandbox, reconcile,
 )  # fmt: skip
 for module in _COMMANDS:
     main.add_command(module.command)

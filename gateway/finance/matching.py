@@ -24,7 +24,11 @@ the same matches.
 Never twice: items whose id is in `matched_item_ids` and lines whose `key` is in `matched_line_keys`
 (matched by an earlier run) are left out, and a line that appears twice in one run (the same
 statement imported twice) is matched at most once, so re-importing a statement matches nothing again.
-Reversal lines (MT940 RC/RD) are never matched: they undo an earlier movement and need an operator.
+Reversal lines (MT940 RC/RD, CAMT RvslInd, a CSV 退汇/冲正) are matched only by the ``returned`` rule
+(run first): a returned refund, the reversal carrying the reference of an open item in the opposite
+direction and of its amount; the item (a pending refund) is then voided, not posted. Anything else
+reversed needs an operator. Rule 1 also matches many-to-one: several open lines carrying one
+reference (a payment the bank split) adding up to the open items with that reference.
 The counterparty name is carried for reports but not matched on: banks spell names inconsistently
 (全角/半角 brackets, truncation), accounts they report exactly. Partial settlement (lines adding up
 to less than an item) is not a match; the item stays open.
@@ -38,14 +42,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar, Literal
 
 from contracts.statements import Direction, Statement, StatementLine
 from gateway.errors import GatewayError
 
-MatchRule = Literal["reference", "amount_counterparty_date", "group"]
+MatchRule = Literal["reference", "returned", "amount_counterparty_date", "group"]
 
 
 class MatchingError(GatewayError):
@@ -60,16 +64,16 @@ class AccountLine:
 
     account: str
     line: StatementLine
+    # Computed once (at a million lines, building it on every use was a visible share of a run).
+    key: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        """Stable across imports of the same statement: the bank's reference when it gives one,
-        otherwise the line's place in its file."""
+    def __post_init__(self) -> None:
+        """The key is stable across imports of the same statement: the bank's reference when it
+        gives one, otherwise the line's place in its file."""
         line = self.line
         head = f"{self.account}|{line.value_date.isoformat()}|{line.direction}|{line.amount_minor}"
-        if line.bank_reference:
-            return f"{head}|ref:{line.bank_reference}"
-        return f"{head}|at:{line.source_location}"
+        tail = f"ref:{line.bank_reference}" if line.bank_reference else f"at:{line.source_location}"
+        object.__setattr__(self, "key", f"{head}|{tail}")
 
 
 def statement_lines(statement: Statement) -> tuple[AccountLine, ...]:
@@ -192,23 +196,32 @@ class _Matcher:
         self.line_amount = [line.amount_minor for line in statement]
         self.line_flow = [f"{line.direction} {line.currency}" for line in statement]
         self.line_party = [_account_key(line.counterparty_account) for line in statement]
-        # 1 = matched; 2 = takes no part (a reversal, or a repeat of a key already seen in this run).
+        # 1 = matched; 2 = takes no part (a repeat of a key already seen in this run); 3 = a reversal,
+        # which only the "returned" rule may match.
         self.line_used = bytearray(len(self.lines))
         seen_keys: set[str] = set()
         for index, key in enumerate(self.keys):
-            if key in seen_keys or statement[index].is_reversal:
+            if key in seen_keys:
                 self.line_used[index] = 2
+            elif statement[index].is_reversal:
+                self.line_used[index] = 3
             seen_keys.add(key)
         self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
 
     def run(self) -> Reconciliation:
+        self._returns()
         self._by_reference()
+        self._lines_by_reference()
         self._by_amount_counterparty_date()
         self._line_settles_items()
         self._lines_settle_item()
         lines, items = self.lines, self.items
         matches = tuple(
-            Match(rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items)))
+            Match(rule, (lines[at_lines[0]],), (items[at_items[0]],))
+            if len(at_lines) == 1 and len(at_items) == 1
+            else Match(
+                rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items))
+            )
             for rule, at_lines, at_items in self.found
         )
         line_state, item_state = self.line_used, self.item_used
@@ -226,21 +239,26 @@ class _Matcher:
         self.found.append((rule, line_indexes, item_indexes))
 
     def _by_reference(self) -> None:
-        index: dict[tuple[str, str], list[int]] = {}
-        for j, item in enumerate(self.items):
-            if item.bank_reference:
-                index.setdefault((item.bank_reference, self.item_flow[j]), []).append(j)
+        index = self._reference_index()
         if not index:
             return
         item_used, line_used, item_amount = self.item_used, self.line_used, self.item_amount
+        line_flow, line_amount, found_pairs = self.line_flow, self.line_amount, self.found
         for i, account_line in enumerate(self.lines):
             if line_used[i]:
                 continue
             line = account_line.line
-            flow, amount = self.line_flow[i], self.line_amount[i]
+            flow, amount = line_flow[i], line_amount[i]
             for reference in (line.bank_reference, line.customer_reference):
                 found = index.get((reference, flow)) if reference else None
                 if found is None:
+                    continue
+                if len(found) == 1:  # the usual case: one item carries the reference
+                    j = found[0]
+                    if not item_used[j] and item_amount[j] == amount:
+                        line_used[i] = item_used[j] = 1
+                        found_pairs.append(("reference", (i,), (j,)))
+                        break
                     continue
                 open_ones = [j for j in found if not item_used[j]]
                 same_amount = [j for j in open_ones if item_amount[j] == amount]
@@ -250,6 +268,60 @@ class _Matcher:
                 if len(open_ones) > 1 and sum(item_amount[j] for j in open_ones) == amount:
                     self._record("reference", (i,), open_ones)
                     break
+
+    def _returns(self) -> None:
+        """A refund the beneficiary's bank sent back: a reversal line (MT940 RD, CAMT RvslInd, a CSV
+        退汇) in the opposite direction, carrying the reference of an open item of the same amount.
+        The item did not happen; the return line, and the payout line with the same reference and
+        amount if this run has it, are one "returned" match with the item."""
+        reversals = [i for i, used in enumerate(self.line_used) if used == 3]
+        if not reversals:
+            return
+        index = self._reference_index()
+        line_at: dict[tuple[str, str, int], list[int]] = {}
+        for i, account_line in enumerate(self.lines):
+            if self.line_used[i] == 0:
+                for reference in _references(account_line.line):
+                    line_at.setdefault((reference, self.line_flow[i], self.line_amount[i]), []).append(i)
+        for i in reversals:
+            line = self.lines[i].line
+            flow = _opposite(self.line_flow[i])
+            amount = self.line_amount[i]
+            for reference in _references(line):
+                open_ones = [j for j in index.get((reference, flow), ()) if not self.item_used[j]]
+                if not open_ones or sum(self.item_amount[j] for j in open_ones) != amount:
+                    continue
+                payout = [k for k in line_at.get((reference, flow, amount), ()) if self.line_used[k] == 0]
+                self._record("returned", (*payout[:1], i), open_ones)
+                break
+
+    def _reference_index(self) -> dict[tuple[str, str], list[int]]:
+        index: dict[tuple[str, str], list[int]] = {}
+        for j, item in enumerate(self.items):
+            if item.bank_reference and not self.item_used[j]:
+                index.setdefault((item.bank_reference, self.item_flow[j]), []).append(j)
+        return index
+
+    def _lines_by_reference(self) -> None:
+        """Many-to-one by reference: a payment the bank split into several lines, each carrying the
+        instruction's reference (customer reference / EndToEndId), adding up to the open items."""
+        index = self._reference_index()
+        if not index:
+            return
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, account_line in enumerate(self.lines):
+            if self.line_used[i]:
+                continue
+            for reference in dict.fromkeys(_references(account_line.line)):
+                if (reference, self.line_flow[i]) in index:
+                    groups.setdefault((reference, self.line_flow[i]), []).append(i)
+        for key, line_indexes in groups.items():
+            open_lines = [i for i in line_indexes if not self.line_used[i]]
+            open_items = [j for j in index[key] if not self.item_used[j]]
+            if len(open_lines) > 1 and open_items:
+                total = sum(self.line_amount[i] for i in open_lines)
+                if total == sum(self.item_amount[j] for j in open_items):
+                    self._record("reference", open_lines, open_items)
 
     def _by_amount_counterparty_date(self) -> None:
         buckets: dict[tuple[str, str, int], _Bucket] = {}
@@ -367,6 +439,15 @@ def _first_subset(amounts: Sequence[int], target: int, size: int, start: int) ->
             if rest is not None:
                 return (position, *rest)
     return None
+
+
+def _references(line: StatementLine) -> tuple[str, ...]:
+    return tuple(reference for reference in (line.bank_reference, line.customer_reference) if reference)
+
+
+def _opposite(flow: str) -> str:
+    direction, currency = flow.split(" ")
+    return f"{'debit' if direction == 'credit' else 'credit'} {currency}"
 
 
 def _account_key(account: str | None) -> str | None:

@@ -1,0 +1,224 @@
+"""Queries: the ledger items of a center's escrow account, open statement lines, bulk writes.
+
+Ledger items are read from what the ledger stores (`ledger_transfers`), not from a copy: every posted
+or pending transfer on `center:{c}:escrow_bank`, less holds that were voided or expired (the money
+never left) and transfers that were reversed, less those already matched or written off here. The
+metadata the deposits side writes on them (`bank_ref`, `counterparty_account`, `counterparty_name`,
+`value_date`) is what matching reads.
+
+Bulk writes use one multi-row statement per batch (executemany) and COPY on PostgreSQL: at a million
+lines the row-at-a-time ORM would be most of the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.orm import Session
+
+from contracts.statements import StatementLine
+from gateway.bookkeeping.accounts import center_escrow_bank
+from gateway.db import UtcDateTime
+from gateway.finance.matching import AccountLine, LedgerItem
+from gateway.reconciliation.tables import ItemState, StatementLineRow
+
+
+@dataclass(frozen=True, slots=True)
+class EscrowItem:
+    """A ledger item and what settling it needs: whether it is a hold still waiting for the bank."""
+
+    item: LedgerItem
+    kind: str  # posted | pending
+    open_hold: bool  # a pending transfer not yet posted, voided or expired
+
+
+def escrow_items(session: Session, center: str, *, include_closed: bool = False) -> list[EscrowItem]:
+    account = center_escrow_bank(center).code
+    connection = session.connection()
+    params = {"account": account}
+    resolved: dict[str, str] = dict(
+        connection.execute(
+            text(
+                "SELECT pending_id, kind FROM ledger_transfers WHERE pending_id IS NOT NULL "
+                "AND (debit_account = :account OR credit_account = :account)"
+            ),
+            params,
+        ).all()
+    )
+    reversed_ids = set(
+        connection.execute(
+            text(
+                "SELECT reverses_id FROM ledger_transfers WHERE reverses_id IS NOT NULL "
+                "AND (debit_account = :account OR credit_account = :account)"
+            ),
+            params,
+        ).scalars()
+    )
+    closed: set[str] = set()
+    if not include_closed:
+        closed = set(session.scalars(select(ItemState.transfer_id).where(ItemState.center_code == center)))
+    rows = connection.execute(
+        text(
+            "SELECT id, kind, debit_account, amount, currency, meta, created_at FROM ledger_transfers "
+            "WHERE (debit_account = :account OR credit_account = :account) AND kind IN ('posted', 'pending')"
+        ),
+        params,
+    )
+    found: list[EscrowItem] = []
+    loads = json.loads
+    for transfer_id, kind, debit_account, amount, currency, meta, created_at in rows:
+        if transfer_id in closed or transfer_id in reversed_ids:
+            continue
+        resolution = resolved.get(transfer_id)
+        if resolution is not None and resolution != "post":
+            continue  # voided or expired: nothing reached the bank
+        data: Mapping[str, Any] = loads(meta) if meta != "{}" else {}
+        found.append(
+            EscrowItem(
+                LedgerItem(
+                    item_id=transfer_id,
+                    amount_minor=amount,
+                    direction="credit" if debit_account == account else "debit",
+                    counterparty_account=str(data.get("counterparty_account") or ""),
+                    counterparty_name=str(data.get("counterparty_name") or ""),
+                    expected_date=_day(data.get("value_date"), created_at),
+                    bank_reference=str(data.get("bank_ref") or "") or None,
+                    currency=currency,
+                ),
+                kind,
+                open_hold=kind == "pending" and resolution is None,
+            )
+        )
+    return found
+
+
+def _day(value: object, created_at: Any) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    if isinstance(created_at, str):  # SQLite through text(): the stored text
+        return date.fromisoformat(created_at[:10])
+    day: date = created_at.date()
+    return day
+
+
+LINE_COLUMNS = (
+    "id", "account", "value_date", "booking_date", "direction", "amount_fen", "currency", "is_reversal",
+    "bank_reference", "customer_reference", "counterparty_name", "counterparty_account", "narrative",
+    "source_location",
+)  # fmt: skip
+
+
+def open_lines(session: Session, center: str) -> list[tuple[int, AccountLine]]:
+    """The center's statement lines still open, as the matcher reads them (no re-validation)."""
+    table = StatementLineRow.__table__
+    columns = [table.c[name] for name in LINE_COLUMNS]
+    rows = session.connection().execute(
+        select(*columns).where(table.c.center_code == center, table.c.status == "open")
+    )
+    construct = StatementLine.model_construct
+    found = []
+    for row in rows:
+        (line_id, account, value_date, booking_date, direction, amount, currency, reversal, bank_ref,
+         customer_ref, name, party, narrative, location) = row  # fmt: skip
+        line = construct(
+            value_date=value_date, booking_date=booking_date, amount_minor=amount, direction=direction,
+            currency=currency, is_reversal=bool(reversal), bank_reference=bank_ref,
+            customer_reference=customer_ref, transaction_type=None, counterparty_name=name,
+            counterparty_account=party, narrative=narrative, source_location=location,
+        )  # fmt: skip
+        found.append((line_id, AccountLine(account, line)))
+    return found
+
+
+def known_keys(session: Session, center: str, first: date, last: date) -> set[str]:
+    """Keys of the center's lines (any status) with value dates in [first, last]."""
+    table = StatementLineRow.__table__
+    return set(
+        session.connection()
+        .execute(
+            select(table.c.line_key).where(
+                table.c.center_code == center, table.c.value_date >= first, table.c.value_date <= last
+            )
+        )
+        .scalars()
+    )
+
+
+def lock_imports(session: Session) -> None:
+    """Serialise imports (SQLite's single writer already does; PostgreSQL takes a table lock that
+    readers pass)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE recon_statement_lines IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def next_line_id(session: Session) -> int:
+    current = session.connection().execute(text("SELECT MAX(id) FROM recon_statement_lines")).scalar()
+    return int(current or 0) + 1
+
+
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert many rows inside the session's transaction: COPY on PostgreSQL, the driver's executemany
+    on SQLite. Both bypass SQLAlchemy's per-row parameter processing (most of the cost at a million
+    rows), so values must be what the column stores: dates as ISO text, and UTC times, which go
+    through the column type once per distinct value."""
+    connection = session.connection()
+    dialect = connection.dialect
+    times = {
+        k: table.c[name].type.bind_processor(dialect)
+        for k, name in enumerate(columns)
+        if isinstance(table.c[name].type, UtcDateTime)
+    }
+    if times:
+        rows = _with_times(rows, times)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if dialect.name == "postgresql":
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+    finally:
+        cursor.close()
+
+
+def _with_times(rows: Iterable[Sequence[Any]], times: Mapping[int, Any]) -> Iterator[Sequence[Any]]:
+    cache: dict[Any, Any] = {}
+    for row in rows:
+        values = list(row)
+        for k, process in times.items():
+            value = values[k]
+            if value not in cache:
+                cache[value] = process(value) if process is not None else value
+            values[k] = cache[value]
+        yield values
+
+
+def bulk_update_lines(session: Session, updates: Sequence[Mapping[str, Any]]) -> None:
+    """Set status / match_id / note on existing lines: rows of {"line_id", "status", "match_id", "note"}."""
+    if not updates:
+        return
+    session.connection().execute(
+        text(
+            "UPDATE recon_statement_lines SET status = :status, match_id = :match_id, note = :note "
+            "WHERE id = :line_id"
+        ),
+        list(updates),
+    )

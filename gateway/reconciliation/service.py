@@ -1,0 +1,333 @@
+"""Use cases: import a statement and reconcile it; resolve exceptions by hand. Never commits.
+
+Import: the file is parsed whole first (a bad file raises `StatementRejected` and changes nothing).
+Lines are keyed (`matching.AccountLine.key`) per center; a line already stored is not stored again,
+so importing the same statement twice matches nothing twice. Lines for every account in the file
+are taken, unless `account` names one (a file can hold several accounts' statements: the same
+transfer between two of them has one bank reference in both, which is why the parsers refuse a
+repeated reference per account, not per file).
+
+Run: every open line of the center (this file's new ones and those left open before) against every
+open ledger item of its escrow account (`repository.escrow_items`), by `gateway.finance.matching`.
+A match that includes a hold still waiting for the bank (a refund instruction) settles it through the
+`settle` seam: posted, or voided when the match is a returned refund. Lines and items left over are
+the exception lists finance resolves (`manual_match`, `write_off_*`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.statements import Statement, StatementParseError
+from gateway.finance.matching import AccountLine, MatchingRules, reconcile
+from gateway.reconciliation import repository
+from gateway.reconciliation.errors import (
+    ItemNotFound,
+    LineNotFound,
+    ResolutionRefused,
+    StatementRejected,
+    UnknownFormat,
+)
+from gateway.reconciliation.tables import ItemState, Match, Run, StatementImport, StatementLineRow
+
+FORMATS = ("csv", "camt053", "mt940")
+DEFAULT_RULES = MatchingRules()
+Parser = Callable[[bytes], list[Statement]]
+Progress = Callable[[str], None]
+
+
+class Settle(Protocol):
+    """Posts (succeeded) or voids a refund instruction's holds; the deposits side implements it."""
+
+    def __call__(
+        self, session: Session, instruction_id: str, *, succeeded: bool, bank_reference: str, now: datetime
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    import_id: str
+    lines_total: int
+    lines_new: int
+    run: Run
+
+
+def parse_statement(parsers: dict[str, Parser], data: bytes, fmt: str) -> list[Statement]:
+    parser = parsers.get(fmt)
+    if parser is None:
+        raise UnknownFormat(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+    try:
+        return parser(data)
+    except StatementParseError as error:
+        raise StatementRejected(str(error), location=error.location) from None
+
+
+def import_and_reconcile(
+    session: Session,
+    *,
+    center: str,
+    statements: Sequence[Statement],
+    data: bytes,
+    fmt: str,
+    filename: str,
+    actor: str,
+    now: datetime,
+    settle: Settle,
+    account: str | None = None,
+    rules: MatchingRules = DEFAULT_RULES,
+    progress: Progress | None = None,
+) -> ImportResult:
+    step = progress or (lambda _stage: None)
+    chosen = [s for s in statements if account is None or s.account == account]
+    if not chosen:
+        raise StatementRejected(f"the file has no statement for account {account!r}", location="file")
+    import_id = uuid.uuid4().hex
+    run_id = uuid.uuid4().hex
+    # One import at a time: the "already imported?" check and the line ids stay consistent.
+    repository.lock_imports(session)
+    # The file's lines, each key once (a statement repeated within one file counts once).
+    incoming: dict[str, AccountLine] = {}
+    for statement in chosen:
+        for line in statement.lines:
+            account_line = AccountLine(statement.account, line)
+            incoming.setdefault(account_line.key, account_line)
+    if incoming:
+        days = [line.line.value_date for line in incoming.values()]
+        known = repository.known_keys(session, center, min(days), max(days))
+        new = {key: line for key, line in incoming.items() if key not in known}
+    else:
+        new = {}
+    session.add(
+        StatementImport(
+            id=import_id,
+            center_code=center,
+            format=fmt,
+            filename=filename[:200],
+            sha256=hashlib.sha256(data).hexdigest(),
+            accounts=",".join(dict.fromkeys(s.account for s in chosen))[:400],
+            lines_total=sum(len(s.lines) for s in chosen),
+            lines_new=len(new),
+            actor=actor,
+            created_at=now,
+        )
+    )
+    session.flush()
+    step("load")
+    old = repository.open_lines(session, center)
+    escrow = repository.escrow_items(session, center)
+    step("match")
+    result = reconcile([line for _, line in old] + list(new.values()), [e.item for e in escrow], rules=rules)
+    step("settle")
+    holds = {e.item.item_id: e for e in escrow if e.open_hold}
+    line_status: dict[str, tuple[str, str]] = {}  # key -> (status, match id)
+    item_rows: list[tuple[Any, ...]] = []
+    match_rows: list[tuple[Any, ...]] = []
+    posted = voided = 0
+    matched_fen = 0
+    for number, match in enumerate(result.matches, start=1):
+        match_id = f"{run_id}.{number}"
+        outcome = "none"
+        waiting = [item for item in match.items if item.item_id in holds]
+        if waiting:
+            succeeded = match.rule != "returned"
+            reference = next(
+                (line.line.bank_reference for line in match.lines if line.line.bank_reference), ""
+            )
+            for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
+                settle(session, instruction, succeeded=succeeded, bank_reference=reference or "", now=now)
+            outcome = "posted" if succeeded else "voided"
+            posted += len(waiting) if succeeded else 0
+            voided += 0 if succeeded else len(waiting)
+        match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, now))
+        for member in match.lines:
+            line_status[member.key] = ("matched", match_id)
+            matched_fen += member.line.amount_minor
+        item_rows.extend((item.item_id, center, "matched", match_id, None, now) for item in match.items)
+    step("persist")
+    session.add(
+        Run(
+            id=run_id,
+            center_code=center,
+            import_id=import_id,
+            drift_days=rules.drift_days,
+            lines_considered=len(old) + len(new),
+            items_considered=len(escrow),
+            matches=len(result.matches),
+            matched_lines=len(line_status),
+            matched_items=len(item_rows),
+            matched_fen=matched_fen,
+            unmatched_lines=len(result.unmatched_lines),
+            unmatched_lines_fen=sum(line.line.amount_minor for line in result.unmatched_lines),
+            unmatched_items=len(result.unmatched_items),
+            unmatched_items_fen=sum(item.amount_minor for item in result.unmatched_items),
+            refunds_posted=posted,
+            refunds_voided=voided,
+            actor=actor,
+            created_at=now,
+        )
+    )
+    session.flush()
+    repository.bulk_insert(session, Match.__table__, MATCH_COLUMNS, match_rows)  # type: ignore[arg-type]
+    repository.bulk_update_lines(
+        session,
+        [
+            {"line_id": line_id, "status": "matched", "match_id": line_status[line.key][1], "note": None}
+            for line_id, line in old
+            if line.key in line_status
+        ],
+    )
+    first_id = repository.next_line_id(session)
+    repository.bulk_insert(
+        session,
+        StatementLineRow.__table__,  # type: ignore[arg-type]
+        NEW_LINE_COLUMNS,
+        (
+            _line_row(first_id + offset, center, import_id, key, line, line_status.get(key))
+            for offset, (key, line) in enumerate(new.items())
+        ),
+    )
+    repository.bulk_insert(session, ItemState.__table__, ITEM_COLUMNS, item_rows)  # type: ignore[arg-type]
+    session.flush()
+    run = session.get(Run, run_id)
+    assert run is not None
+    return ImportResult(import_id, sum(len(s.lines) for s in chosen), len(new), run)
+
+
+MATCH_COLUMNS = ("id", "center_code", "run_id", "rule", "outcome", "note", "actor", "created_at")
+ITEM_COLUMNS = ("transfer_id", "center_code", "status", "match_id", "note", "created_at")
+NEW_LINE_COLUMNS = (
+    "id", "center_code", "line_key", "import_id", "account", "value_date", "booking_date", "direction",
+    "amount_fen", "currency", "is_reversal", "bank_reference", "customer_reference", "counterparty_name",
+    "counterparty_account", "narrative", "source_location", "status", "match_id", "note",
+)  # fmt: skip
+
+
+def _line_row(
+    line_id: int,
+    center: str,
+    import_id: str,
+    key: str,
+    account_line: AccountLine,
+    state: tuple[str, str] | None,
+) -> tuple[Any, ...]:
+    line = account_line.line
+    status, match_id = state or ("open", None)
+    return (
+        line_id, center, key, import_id, account_line.account, line.value_date.isoformat(),
+        line.booking_date.isoformat() if line.booking_date else None,
+        line.direction, line.amount_minor, line.currency, line.is_reversal, line.bank_reference,
+        line.customer_reference, line.counterparty_name, line.counterparty_account, line.narrative,
+        line.source_location, status, match_id, None,
+    )  # fmt: skip
+
+
+def _open_line(session: Session, center: str, line_id: int) -> StatementLineRow:
+    line = session.get(StatementLineRow, line_id, with_for_update=True)
+    if line is None or line.center_code != center:
+        raise LineNotFound(f"statement line {line_id}")
+    if line.status != "open":
+        raise ResolutionRefused(f"statement line {line_id} is already {line.status}")
+    return line
+
+
+def _open_items(session: Session, center: str, transfer_ids: Sequence[str]) -> list[repository.EscrowItem]:
+    every = {e.item.item_id: e for e in repository.escrow_items(session, center, include_closed=True)}
+    closed = set(
+        session.scalars(
+            select(ItemState.transfer_id).where(
+                ItemState.center_code == center, ItemState.transfer_id.in_(list(transfer_ids))
+            )
+        )
+    )
+    found = []
+    for transfer_id in transfer_ids:
+        if transfer_id not in every:
+            raise ItemNotFound(f"ledger item {transfer_id}")
+        if transfer_id in closed:
+            raise ResolutionRefused(f"ledger item {transfer_id} is already matched or written off")
+        found.append(every[transfer_id])
+    return found
+
+
+def manual_match(
+    session: Session,
+    *,
+    center: str,
+    line_ids: Sequence[int],
+    transfer_ids: Sequence[str],
+    note: str,
+    returned: bool,
+    actor: str,
+    now: datetime,
+    settle: Settle,
+) -> Match:
+    """Finance matches lines and items by hand. Their amounts must agree (signed: credits in, debits
+    out); a returned refund (`returned`) nets to zero on the statement and voids its holds."""
+    if not line_ids or len(set(line_ids)) != len(line_ids) or len(set(transfer_ids)) != len(transfer_ids):
+        raise ResolutionRefused("name at least one line, each line and item once")
+    lines = [_open_line(session, center, line_id) for line_id in sorted(line_ids)]
+    items = _open_items(session, center, transfer_ids)
+    line_total = sum(line.amount_fen if line.direction == "credit" else -line.amount_fen for line in lines)
+    item_total = sum(
+        e.item.amount_minor if e.item.direction == "credit" else -e.item.amount_minor for e in items
+    )
+    if returned:
+        if line_total != 0 or not items:
+            raise ResolutionRefused("a returned refund's lines (payout and return) must net to zero")
+    elif line_total != item_total:
+        raise ResolutionRefused(f"the lines come to {line_total} fen, the items to {item_total} fen")
+    match = Match(
+        id=f"manual.{uuid.uuid4().hex}", center_code=center, run_id=None, rule="manual", outcome="none",
+        note=note[:500], actor=actor, created_at=now,
+    )  # fmt: skip
+    waiting = [e.item for e in items if e.open_hold]
+    if waiting:
+        reference = next((line.bank_reference for line in lines if line.bank_reference), "") or ""
+        for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
+            settle(session, instruction, succeeded=not returned, bank_reference=reference, now=now)
+        match.outcome = "voided" if returned else "posted"
+    session.add(match)
+    session.flush()
+    for line in lines:
+        line.status, line.match_id = "matched", match.id
+    for e in items:
+        session.add(
+            ItemState(
+                transfer_id=e.item.item_id,
+                center_code=center,
+                status="matched",
+                match_id=match.id,
+                note=None,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return match
+
+
+def write_off_line(session: Session, *, center: str, line_id: int, reason: str) -> StatementLineRow:
+    line = _open_line(session, center, line_id)
+    line.status, line.note = "written_off", reason[:500]
+    session.flush()
+    return line
+
+
+def write_off_item(
+    session: Session, *, center: str, transfer_id: str, reason: str, now: datetime
+) -> ItemState:
+    _open_items(session, center, [transfer_id])
+    state = ItemState(
+        transfer_id=transfer_id, center_code=center, status="written_off", match_id=None,
+        note=reason[:500], created_at=now,
+    )  # fmt: skip
+    session.add(state)
+    session.flush()
+    return state
