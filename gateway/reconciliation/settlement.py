@@ -65,7 +65,9 @@ class DepositsSettle:
         self, session: Session, instruction_id: str, *, succeeded: bool, bank_reference: str, now: datetime
     ) -> None:
         if session.get(RefundInstruction, instruction_id) is None:
-            self._fallback(session, instruction_id, succeeded=succeeded, bank_reference=bank_reference, now=now)
+            self._fallback(
+                session, instruction_id, succeeded=succeeded, bank_reference=bank_reference, now=now
+            )
             return
         settle_instruction(
             session, instruction_id, succeeded=succeeded, bank_reference=bank_reference, now=now,
