@@ -12,6 +12,10 @@ Counting convention (the deadline "within N business days after" an event, e.g. 
   never counts, whether or not it is a business day: a claim received on Friday 2025-01-24 with 5
   business days to answer is due on 2025-02-07 (Sunday 01-26 is a make-up working day, 01-28..02-04
   are the Spring Festival). `n == 0` returns `start` itself.
+- `deadline(start, n)` is `add_business_days` that never refuses a date *past* the data: days in
+  years after the last covered one count as Monday-Friday only (no holidays known) and the answer is
+  flagged `provisional`, to be recomputed once that year's notice is loaded. Claims use it so a
+  claim filed in late December still gets a (provisional) decision deadline.
 - `business_days_between(a, b)` counts the business days d with a < d <= b (negative when b < a), so
   `business_days_between(start, add_business_days(start, n)) == n`.
 """
@@ -54,6 +58,12 @@ class YearSource:
     year: int
     source: str  # the notice's title (and document number when known)
     verified: bool  # checked against the published notice
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    day: date
+    provisional: bool  # some counted day lies past the holiday data: weekdays only, recompute later
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,27 @@ class BusinessCalendar:
             if self.is_business_day(day):
                 remaining -= 1
         return day
+
+    def deadline(self, start: date, n: int) -> Deadline:
+        """The n-th business day strictly after `start`, falling back to weekdays only (provisional)
+        for days after the last covered year. A `start` before or between covered years is refused."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"a number of business days is an int >= 0, got {n!r}")
+        last = max(self.sources, default=None)
+        if last is None or start.year <= last:
+            self._require_covered(start)
+        day = start
+        remaining = n
+        provisional = last is None or start.year > last
+        while remaining:
+            day += _ONE_DAY
+            if last is not None and day.year <= last:
+                business = self.is_business_day(day)
+            else:
+                provisional = True
+                business = day.weekday() < _SATURDAY
+            remaining -= business
+        return Deadline(day=day, provisional=provisional)
 
     def business_days_between(self, a: date, b: date) -> int:
         """Business days d with a < d <= b; the negated count for b < a."""

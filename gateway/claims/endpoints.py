@@ -52,6 +52,7 @@ def claim_out(claim: Claim, container: Container) -> ClaimOut:
         filed_at=claim.filed_at,
         decision_days=claim.decision_days,
         decision_due=claim.decision_due,
+        decision_due_provisional=claim.decision_due_provisional,
         overdue=is_overdue(status, claim.decision_due, today=shanghai_date(container.clock())),
         forwarded_at=claim.forwarded_at,
         forward_attempts=claim.forward_attempts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.claims.tables import Claim
@@ -66,7 +66,7 @@ def lease_due_forwards(
 def without_deadline(session: Session, *, limit: int) -> Sequence[Claim]:
     return session.scalars(
         select(Claim)
-        .where(Claim.status == "open", Claim.decision_due.is_(None))
+        .where(Claim.status == "open", or_(Claim.decision_due.is_(None), Claim.decision_due_provisional))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.enums import GuaranteeStatus
 from contracts.identifiers import GuaranteeNo, GuaranteeNoError
-from gateway.calendars.business_days import BusinessCalendar, CalendarNotCovered
+from gateway.calendars.business_days import BusinessCalendar, CalendarNotCovered, Deadline
 from gateway.claims import errors
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -104,6 +104,16 @@ def decision_due(filed_at: datetime, calendar: BusinessCalendar, business_days: 
     center's right to claim ends with the cover); its deadline is filled in once the data is loaded."""
     try:
         return calendar.add_business_days(shanghai_date(filed_at), business_days)
+    except CalendarNotCovered:
+        return None
+
+
+def decision_deadline(filed_at: datetime, calendar: BusinessCalendar, business_days: int) -> Deadline | None:
+    """The decision deadline a claim is given: past the calendar's data it falls back to weekdays only
+    and is flagged provisional (recomputed once the year's notice is loaded), so a claim filed in late
+    December still has a deadline. None only for a filing date the data does not reach back to."""
+    try:
+        return calendar.deadline(shanghai_date(filed_at), business_days)
     except CalendarNotCovered:
         return None
 

@@ -46,6 +46,10 @@ class ClaimOut(BaseModel):
     decision_due: date | None = Field(
         description="Last day (Asia/Shanghai) for the decision; null until the holiday calendar covers it"
     )
+    decision_due_provisional: bool = Field(
+        description="The deadline runs past the holiday data and was counted on weekdays only; it is "
+        "recomputed once that year's holiday notice is loaded"
+    )
     overdue: bool = Field(description="Still open after the decision day")
     forwarded_at: datetime | None = Field(description="When the institution acknowledged the claim")
     forward_attempts: int

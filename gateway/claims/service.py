@@ -32,7 +32,7 @@ from gateway.claims.rules import (
     GuaranteeFacts,
     Outcome,
     check_claim,
-    decision_due,
+    decision_deadline,
     is_guarantee_no,
     is_repeat,
     stated_reason,
@@ -48,6 +48,7 @@ def _snapshot(claim: Claim) -> dict[str, Any]:
         "guarantee_no": claim.guarantee_no,
         "amount_fen": claim.amount_fen,
         "decision_due": claim.decision_due.isoformat() if claim.decision_due else None,
+        "decision_due_provisional": claim.decision_due_provisional,
         "forwarded_at": claim.forwarded_at.isoformat() if claim.forwarded_at else None,
         "paid_amount_fen": claim.paid_amount_fen,
     }
@@ -64,6 +65,7 @@ def _event_data(claim: Claim) -> dict[str, Any]:
         "status": claim.status,
         "filed_at": claim.filed_at.isoformat(),
         "decision_due": claim.decision_due.isoformat() if claim.decision_due else None,
+        "decision_due_provisional": claim.decision_due_provisional,
     }
 
 
@@ -96,6 +98,7 @@ def file_claim(
         cover_end=guarantee.cover_end,
     )
     check_claim(facts, amount_fen=amount_fen, filed_at=now)
+    due = decision_deadline(now, calendar, decision_days)
     claim = Claim(
         id=f"cl_{secrets.token_hex(10)}",
         guarantee_no=guarantee.guarantee_no,
@@ -109,7 +112,8 @@ def file_claim(
         open_slot=guarantee.guarantee_no,
         filed_at=now,
         decision_days=decision_days,
-        decision_due=decision_due(now, calendar, decision_days),
+        decision_due=due.day if due else None,
+        decision_due_provisional=due.provisional if due else False,
         forward_attempts=0,
         next_forward_at=now,
         updated_at=now,
@@ -229,11 +233,13 @@ def decide(
 def fill_missing_deadlines(
     session: Session, calendar: BusinessCalendar, *, limit: int = 500
 ) -> Sequence[str]:
-    """Deadlines of claims filed while the calendar did not reach far enough, now that it does."""
+    """Deadlines of open claims that have none or only a provisional one (weekdays only, past the
+    holiday data), recomputed now; a provisional one is replaced once the calendar covers it."""
     filled = []
     for claim in repository.without_deadline(session, limit=limit):
-        due = decision_due(claim.filed_at, calendar, claim.decision_days)
-        if due is not None:
-            claim.decision_due = due
-            filled.append(claim.id)
+        due = decision_deadline(claim.filed_at, calendar, claim.decision_days)
+        if due is None or (claim.decision_due is not None and due.provisional):
+            continue  # nothing better known yet
+        claim.decision_due, claim.decision_due_provisional = due.day, due.provisional
+        filled.append(claim.id)
     return filled

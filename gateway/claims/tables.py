@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UtcDateTime
@@ -18,7 +18,9 @@ class Claim(Base):
     Forwarding to the institution happens after the filing commits: `forwarded_at` stays NULL until
     the institution acknowledged; `forward_attempts`, `next_forward_at` and `last_forward_error` drive
     and explain the retries. `decision_due` is the last Shanghai calendar day for the decision; NULL
-    only while the business-day calendar does not cover the dates yet (filled in once it does)."""
+    only while the business-day calendar does not reach back to the filing date. `decision_due_provisional`:
+    the deadline runs past the holiday data and was counted on weekdays only; it is recomputed (and the
+    flag cleared) once the year's State Council notice is loaded."""
 
     __tablename__ = "claims"
 
@@ -35,6 +37,7 @@ class Claim(Base):
     filed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     decision_days: Mapped[int] = mapped_column(Integer)
     decision_due: Mapped[date | None] = mapped_column(Date)
+    decision_due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     institution_received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     forward_attempts: Mapped[int] = mapped_column(Integer)

@@ -101,6 +101,8 @@ def list_command(status: str, center_code: str) -> None:
             for row in rows:
                 overdue = is_overdue(ClaimStatus(row.status), row.decision_due, today=today)
                 due = row.decision_due.isoformat() if row.decision_due else "(calendar pending)"
+                if row.decision_due_provisional:
+                    due += " (provisional: weekdays only)"
                 forwarded = (
                     "forwarded" if row.forwarded_at else f"not forwarded ({row.forward_attempts} tries)"
                 )

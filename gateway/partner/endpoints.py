@@ -26,6 +26,7 @@ from gateway.errors import GatewayError
 from gateway.http.schemas import PROBLEM_RESPONSES
 from gateway.partner import repository, service
 from gateway.partner.schemas import (
+    DecisionAck,
     DecisionIn,
     NoticeOut,
     NoticePage,
@@ -96,8 +97,24 @@ async def _act(
 ) -> PartnerApplicationOut:
     """Run one partner action in its own transaction; log each refusal with its code."""
     container = _container(request)
+    return await _act_then(
+        request, caller, application_id, action, work,
+        lambda: _read(container, application_id, caller.subject),
+    )  # fmt: skip
 
-    def run() -> PartnerApplicationOut:
+
+async def _act_then(
+    request: Request,
+    caller: Caller,
+    application_id: str,
+    action: str,
+    work: Callable[[Session], None],
+    read: Callable[[], T],
+) -> T:
+    """`_act` with the answer read by `read` after the commit."""
+    container = _container(request)
+
+    def run() -> T:
         try:
             with transaction(container.sessions) as session:
                 work(session)
@@ -111,7 +128,7 @@ async def _act(
         log.info(
             "partner %s", action, extra={"institution": caller.subject, "application_id": application_id}
         )
-        return _read(container, application_id, caller.subject)
+        return read()
 
     return await anyio.to_thread.run_sync(run)
 
@@ -173,18 +190,32 @@ async def post_quote(
 
 @router.post(
     "/applications/{application_id}/decision",
-    response_model=PartnerApplicationOut,
+    response_model=PartnerApplicationOut | DecisionAck,
     responses=_problems(**{"404": "application_not_found", "409": "already_decided, not_awaiting_decision"}),
 )
 async def post_decision(
     application_id: ApplicationId, body: DecisionIn, request: Request, caller: Institution
-) -> PartnerApplicationOut:
-    """Approve or reject an application the bidder accepted you for (status `awaiting_decision`)."""
-    now = _container(request).clock()
-    return await _act(
-        request, caller, application_id, "decision",
-        lambda session: service.post_decision(session, caller.subject, application_id, body, now=now),
-    )  # fmt: skip
+) -> PartnerApplicationOut | DecisionAck:
+    """Approve or reject an application the bidder accepted you for (status `awaiting_decision`).
+    The same decision again is a no-op (200); a different one after a decision is 409
+    `already_decided`. A push institution's review callback lands here too and is answered with a
+    `DecisionAck` (it has no pull-mode route)."""
+    container = _container(request)
+    now = container.clock()
+
+    def read() -> PartnerApplicationOut | DecisionAck:
+        with container.sessions() as session:
+            found = repository.one_route(session, application_id, caller.subject)
+            if found is not None:
+                return application_out(*found)
+            app = session.get(Application, application_id)
+            assert app is not None  # the decision was just accepted for it
+            return DecisionAck(application_id=app.id, application_status=app.status)
+
+    def work(session: Session) -> None:
+        service.post_decision(session, caller.subject, application_id, body, now=now)
+
+    return await _act_then(request, caller, application_id, "decision", work, read)
 
 
 @router.post(

@@ -48,6 +48,13 @@ class DecisionIn(_In):
     reason: Annotated[str | None, Field(max_length=200)] = None
 
 
+class DecisionAck(BaseModel):
+    """The answer to a push institution's decision callback (it has no pull-mode route to show)."""
+
+    application_id: str
+    application_status: str
+
+
 class QuoteOut(BaseModel):
     status: str  # open | answered | lapsed
     premium_fen: int | None

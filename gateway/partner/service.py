@@ -78,9 +78,18 @@ def post_quote(session: Session, code: str, application_id: str, body: QuoteIn, 
 def post_decision(
     session: Session, code: str, application_id: str, body: DecisionIn, *, now: datetime
 ) -> None:
-    app, row = _chosen(session, application_id, code)
+    app, row = _decider(session, application_id, code)
     if app.status in _DECIDED:
-        raise errors.AlreadyDecided(f"application {application_id} was already decided ({app.status})")
+        # A push bank's callback may arrive twice, under a new Idempotency-Key, or after the status
+        # query already applied the same decision: the same answer again is a harmless no-op (200).
+        # Only a different answer is a conflict.
+        recorded = "rejected" if app.status == "rejected" else "approved"
+        if body.outcome == recorded:
+            return
+        raise errors.AlreadyDecided(
+            f"application {application_id} was already {recorded} ({app.status}); "
+            f"a different decision ({body.outcome}) is refused"
+        )
     if app.status not in _BEFORE_DECISION:
         raise errors.NotAwaitingDecision(f"application {application_id} is {app.status}")
     decision = Decision(
@@ -90,7 +99,21 @@ def post_decision(
         reason=body.reason,
     )
     broker.record_decision(session, decision, actor=f"institution:{code}", now=now)
-    row.updated_at = now
+    if row is not None:
+        row.updated_at = now
+
+
+def _decider(session: Session, application_id: str, code: str) -> tuple[Application, PartnerRoute | None]:
+    """Who may decide: the pull institution the bidder chose (through its route), or the push
+    institution the bidder chose (no route: its quote went over push HTTP), whose review decision
+    arrives as a callback (docs/partner-push.md). Anyone else: 404."""
+    institution = session.get(Institution, code)
+    if institution is None or institution.mode != "push":
+        return _chosen(session, application_id, code)
+    app = broker_repository.lock_application(session, application_id)
+    if app is None or app.institution_code != code:
+        raise broker_errors.ApplicationNotFound(f"no application {application_id!r} given to you")
+    return app, None
 
 
 @functools.lru_cache(maxsize=256)

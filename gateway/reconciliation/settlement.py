@@ -1,8 +1,12 @@
-"""The settle seam's stand-in until the deposits side's `settle_instruction` is wired.
+"""The settle seam: a statement line matched to a refund still waiting for the bank settles it.
+
+`DepositsSettle` (what the API and CLI use) hands a refund or return instruction of gateway.deposits
+to `settle_instruction`, which posts or voids its holds *and* moves the instruction, its deposit
+(refunded, or refundable again) or its exception, and announces `deposit.refunded`. A hold that is
+not a deposits instruction (there are none today) falls back to `LedgerSettle`.
 
 `LedgerSettle` posts or voids, straight in the ledger, every open hold on an escrow account whose
-metadata `bank_ref` is the instruction id. It keeps the ledger right but knows nothing of the deposits
-side's own rows (refund batch and instruction states); `gateway.deposits` replaces it.
+metadata `bank_ref` is the instruction id; it knows nothing of the deposits side's rows.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gateway.deposits.refunds import settle_instruction
+from gateway.deposits.tables import RefundInstruction
 from ledger import Ledger
 
 
@@ -51,6 +57,24 @@ class LedgerSettle:
                 book.void_pending(id=f"recon-void:{pending_id}"[:128], pending_id=pending_id, meta=meta)
 
 
-def settle_seam() -> LedgerSettle:
-    """The settle seam the API and CLI use (one per use case: it caches the open holds)."""
-    return LedgerSettle()
+class DepositsSettle:
+    def __init__(self) -> None:
+        self._fallback = LedgerSettle()
+
+    def __call__(
+        self, session: Session, instruction_id: str, *, succeeded: bool, bank_reference: str, now: datetime
+    ) -> None:
+        if session.get(RefundInstruction, instruction_id) is None:
+            self._fallback(
+                session, instruction_id, succeeded=succeeded, bank_reference=bank_reference, now=now
+            )
+            return
+        settle_instruction(
+            session, instruction_id, succeeded=succeeded, bank_reference=bank_reference, now=now,
+            reason=None if succeeded else "returned by the bank (statement line)",
+        )  # fmt: skip
+
+
+def settle_seam() -> DepositsSettle:
+    """The settle seam the API and CLI use (one per use case: its fallback caches the open holds)."""
+    return DepositsSettle()
