@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
@@ -57,7 +58,7 @@ def record_hash(prev_hash: str, record: AuditRecord) -> str:
 
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
 
 
 _HEAD_KEY = "gateway.audit.head"  # session.info: (transaction, seq, hash) of the last record appended
@@ -79,9 +80,8 @@ def _head(session: Session) -> tuple[int, str]:
     if cached is not None and cached[0] is current:
         return cached[1], cached[2]
     _lock_chain(session)
-    head = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
-    ).first()
+    # Through the connection: no autoflush of the caller's pending objects (audit rows never are).
+    head = session.connection().execute(_HEAD_QUERY).first()
     return (head[0], head[1]) if head else (0, GENESIS_HASH)
 
 
@@ -109,46 +109,50 @@ def append(
     at: datetime | None = None,
 ) -> AuditRecord:
     """Append one record in the caller's transaction (never commits)."""
-    return append_many(session, [Entry(actor, action, object_type, object_id, before, after)], at=at)[0]
+    row = _write(session, [Entry(actor, action, object_type, object_id, before, after)], at)[0]
+    return AuditRecord(**row)
 
 
-def append_many(
-    session: Session, entries: Sequence[Entry], *, at: datetime | None = None
-) -> list[AuditRecord]:
-    """Append records in order, chained one to the next, written with one (executemany) INSERT.
+def append_many(session: Session, entries: Sequence[Entry], *, at: datetime | None = None) -> int:
+    """Append records in order, chained one to the next, written with one (executemany) INSERT;
+    returns the seq of the last one (0 when there was nothing to append)."""
+    rows = _write(session, entries, at)
+    return int(rows[-1]["seq"]) if rows else 0
 
-    The rows go in through Core, not the unit of work: no flush of the caller's pending objects is
-    forced here (the audit table has no foreign keys, and they are flushed at commit as before)."""
+
+def _write(session: Session, entries: Sequence[Entry], at: datetime | None) -> list[dict[str, Any]]:
+    """The rows go in through Core, not the unit of work: no flush of the caller's pending objects is
+    forced (the audit table has no foreign keys; they are flushed at commit as before), and no ORM
+    object is built per record."""
     if not entries:
         return []
     seq, prev_hash = _head(session)
     moment = at or utcnow()
     request_id = request_id_var.get()
-    records, rows = [], []
+    rows = []
     for entry in entries:
         seq += 1
-        record = AuditRecord(
-            seq=seq,
-            at=moment,
-            actor=entry.actor,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            before=None if entry.before is None else canonical_json(entry.before).decode(),
-            after=None if entry.after is None else canonical_json(entry.after).decode(),
-            request_id=request_id,
-            prev_hash=prev_hash,
-        )
-        record.hash = prev_hash = record_hash(prev_hash, record)
-        records.append(record)
-        rows.append({column: getattr(record, column) for column in _COLUMNS})
-    session.execute(insert(cast(Table, AuditRecord.__table__)), rows)
+        row = {
+            "seq": seq,
+            "at": moment,
+            "actor": entry.actor,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "before": None if entry.before is None else canonical_json(entry.before).decode(),
+            "after": None if entry.after is None else canonical_json(entry.after).decode(),
+            "request_id": request_id,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = record_hash(prev_hash, SimpleNamespace(**row))  # type: ignore[arg-type]
+        rows.append(row)
+    session.connection().execute(insert(_TABLE), rows)
     session.info[_HEAD_KEY] = (_transaction(session), seq, prev_hash)
-    return records
+    return rows
 
 
-_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id", "before", "after", "request_id",
-            "prev_hash", "hash")  # fmt: skip
+_TABLE = cast(Table, AuditRecord.__table__)
+_HEAD_QUERY = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True)

@@ -128,9 +128,11 @@ def emit_many(
     table = _EVENTS
     if any(targets):
         ids = list(
-            session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()
+            session.connection()
+            .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+            .scalars()
         )
-        session.execute(
+        session.connection().execute(
             insert(_DELIVERIES),
             [
                 {
@@ -149,7 +151,7 @@ def emit_many(
         key = session.connection().execute(insert(table), rows[0]).inserted_primary_key
         ids = [key[0] if key else None]
     else:
-        session.execute(insert(table), rows)
+        session.connection().execute(insert(table), rows)
         ids = [None] * len(rows)
     return [OutboxEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
 
@@ -186,6 +188,7 @@ def subscribe(
         created_at=now,
     )
     session.add(subscription)
+    session.flush()  # emits read subscriptions through the connection, without autoflush
     _forget_subscriptions(session)
     audit.append(
         session,
@@ -284,6 +287,7 @@ def _concerns(event: OutboxEvent, party: tuple[str, str]) -> bool:
 
 _EVENTS: Final = cast(Table, OutboxEvent.__table__)
 _DELIVERIES: Final = cast(Table, OutboxDelivery.__table__)
+_SUBSCRIPTIONS: Final = cast(Table, WebhookSubscription.__table__)
 _SUBSCRIPTIONS_KEY = "gateway.outbox.subscriptions"  # session.info: (transaction, {party: [(id, types)]})
 
 
@@ -302,16 +306,12 @@ def _subscriptions(
     if missing:
         for party in missing:
             known[party] = []
-        query = select(
-            WebhookSubscription.id,
-            WebhookSubscription.party_kind,
-            WebhookSubscription.party_code,
-            WebhookSubscription.event_types,
-        ).where(
-            WebhookSubscription.active.is_(True),
-            WebhookSubscription.party_code.in_(sorted({code for _, code in missing})),
+        # Through the connection (no autoflush): `subscribe` flushes its new row itself.
+        columns = _SUBSCRIPTIONS.c
+        query = select(columns.id, columns.party_kind, columns.party_code, columns.event_types).where(
+            columns.active.is_(True), columns.party_code.in_(sorted({code for _, code in missing}))
         )
-        for sub_id, kind, code, types in session.execute(query):
+        for sub_id, kind, code, types in session.connection().execute(query):
             if (kind, code) in missing:
                 known[(kind, code)].append((sub_id, types))
     return known
