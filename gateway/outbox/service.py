@@ -296,7 +296,8 @@ def _subscriptions(
 ) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """The active subscriptions of these parties as (id, event_types), read at most once per party per
     transaction (a use case emitting several events asks once). `subscribe` drops the cache."""
-    transaction = session.get_transaction()
+    # The innermost transaction: a savepoint rolled back with a new subscription in it leaves no trace.
+    transaction = session.get_nested_transaction() or session.get_transaction()
     cached = session.info.get(_SUBSCRIPTIONS_KEY)
     if cached is None or cached[0] is not transaction:
         cached = (transaction, {})
