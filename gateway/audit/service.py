@@ -10,17 +10,28 @@ the head so it can be compared with an anchor kept elsewhere (`gateway audit ver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from gateway.audit.tables import AuditRecord
 
-__all__ = ["AuditRecord", "ChainBreak", "VerifyResult", "append", "count", "record_hash", "verify"]
+__all__ = [
+    "AuditRecord",
+    "ChainBreak",
+    "Entry",
+    "VerifyResult",
+    "append",
+    "append_many",
+    "count",
+    "record_hash",
+    "verify",
+]
 from gateway.context import request_id_var
 from gateway.db import utcnow
 from signing.canonical import canonical_json
@@ -47,7 +58,43 @@ def record_hash(prev_hash: str, record: AuditRecord) -> str:
 
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+
+
+_HEAD_KEY = "gateway.audit.head"  # session.info: (transaction, seq, hash) of the last record appended
+
+
+def _transaction(session: Session) -> object:
+    """The innermost transaction: a head cached in an outer one is not trusted inside a savepoint,
+    and a head cached inside a savepoint is not trusted after it (released or rolled back)."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """The chain head, read once per transaction. After the first read the chain is ours until the
+    transaction ends (PostgreSQL: the advisory lock is held to commit; SQLite: BEGIN IMMEDIATE makes
+    this the only writer), so later appends in the same transaction chain on the cached head instead
+    of locking and reading again."""
+    cached = session.info.get(_HEAD_KEY)
+    current = _transaction(session)
+    if cached is not None and cached[0] is current:
+        return cached[1], cached[2]
+    _lock_chain(session)
+    # Through the connection: no autoflush of the caller's pending objects (audit rows never are).
+    head = session.connection().execute(_HEAD_QUERY).first()
+    return (head[0], head[1]) if head else (0, GENESIS_HASH)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record to append with `append_many`."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: Any = None
+    after: Any = None
 
 
 def append(
@@ -62,28 +109,50 @@ def append(
     at: datetime | None = None,
 ) -> AuditRecord:
     """Append one record in the caller's transaction (never commits)."""
-    _lock_chain(session)
-    head = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    row = _write(session, [Entry(actor, action, object_type, object_id, before, after)], at)[0]
+    return AuditRecord(**row)
+
+
+def append_many(session: Session, entries: Sequence[Entry], *, at: datetime | None = None) -> int:
+    """Append records in order, chained one to the next, written with one (executemany) INSERT;
+    returns the seq of the last one (0 when there was nothing to append)."""
+    rows = _write(session, entries, at)
+    return int(rows[-1]["seq"]) if rows else 0
+
+
+def _write(session: Session, entries: Sequence[Entry], at: datetime | None) -> list[dict[str, Any]]:
+    """The rows go in through Core, not the unit of work: no flush of the caller's pending objects is
+    forced (the audit table has no foreign keys; they are flushed at commit as before), and no ORM
+    object is built per record."""
+    if not entries:
+        return []
+    seq, prev_hash = _head(session)
     moment = at or utcnow()
-    record = AuditRecord(
-        seq=seq,
-        at=moment,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=None if before is None else canonical_json(before).decode(),
-        after=None if after is None else canonical_json(after).decode(),
-        request_id=request_id_var.get(),
-        prev_hash=prev_hash,
-    )
-    record.hash = record_hash(prev_hash, record)
-    session.add(record)
-    session.flush()
-    return record
+    request_id = request_id_var.get()
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": moment,
+            "actor": entry.actor,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "before": None if entry.before is None else canonical_json(entry.before).decode(),
+            "after": None if entry.after is None else canonical_json(entry.after).decode(),
+            "request_id": request_id,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = record_hash(prev_hash, SimpleNamespace(**row))  # type: ignore[arg-type]
+        rows.append(row)
+    session.connection().execute(insert(_TABLE), rows)
+    session.info[_HEAD_KEY] = (_transaction(session), seq, prev_hash)
+    return rows
+
+
+_TABLE = cast(Table, AuditRecord.__table__)
+_HEAD_QUERY = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True)

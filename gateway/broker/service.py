@@ -42,7 +42,7 @@ from gateway.broker.pricing import OutsideSchedule, fee_fen, parse_schedule, pri
 from gateway.broker.tables import Application, Guarantee, Offer, Payment
 from gateway.errors import GatewayError
 from gateway.institutions.tables import Institution
-from gateway.outbox.service import emit
+from gateway.outbox.service import Audience, emit, emit_many
 from gateway.sections.tables import Section
 from ledger import AccountNotFound, Ledger
 from signing.canonical import canonical_json
@@ -155,6 +155,58 @@ def transition(
         emit(session, guarantee_event, {**data, "guarantee_no": app.guarantee_no,
                                         "institution_code": app.institution_code, **(event_data or {})},
              **audience)  # fmt: skip
+
+
+def transition_many(
+    session: Session,
+    apps: Sequence[Application],
+    event: Event,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """`transition` for many orders at once (rows locked already), for moves without effects (LOCK,
+    RELEASE): the same state changes, one audit record per order and the same
+    `application.<status>` event per order, but the audit records written with one INSERT on one
+    chain-head read, and the events and their deliveries with one INSERT each.
+
+    All or nothing: an order the machine refuses raises before anything is written. A move with
+    ledger effects or a `guarantee.<x>` event goes through `transition` order by order."""
+    moves = []
+    for app in apps:
+        try:
+            move = step(S(app.status), event)
+        except Refused as refused:
+            raise _refusal(app, event, refused) from None
+        if move.effects or (move.next in _GUARANTEE_EVENTS and app.guarantee_no is not None):
+            for one in apps:
+                transition(session, one, event, actor=actor, now=now, reason=reason)
+            return
+        moves.append(move)
+    entries = []
+    by_status: dict[str, list[tuple[dict[str, object], Audience]]] = {}
+    for app, move in zip(apps, moves, strict=True):
+        before = snapshot(app)
+        app.status = move.next.value
+        app.live_slot = _slot(app.bidder_uscc, app.section_code, app.product) if move.next in LIVE else None
+        app.version += 1
+        app.updated_at = now
+        if reason is not None:
+            app.status_reason = reason[:200]
+        entries.append(
+            audit.Entry(actor, f"application.{event.value}", "application", app.id, before, snapshot(app))
+        )
+        data: dict[str, object] = {
+            "application_id": app.id,
+            "status": app.status,
+            "bidder_uscc": app.bidder_uscc,
+            "section_code": app.section_code,
+        }
+        by_status.setdefault(app.status, []).append((data, Audience(app.center_code, app.institution_code)))
+    audit.append_many(session, entries, at=now)
+    for status, events in by_status.items():
+        emit_many(session, f"application.{status}", events)
 
 
 def hold_id(app: Application) -> str:

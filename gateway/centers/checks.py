@@ -37,6 +37,8 @@ from gateway.centers.security_check import (
     Verdict,
     evaluate,
 )
+from gateway.deposits import rules as deposit_rules
+from gateway.deposits.tables import Deposit
 from gateway.finance import section_events as finance
 from gateway.institutions.tables import Institution
 from gateway.outbox.service import emit
@@ -203,12 +205,13 @@ def check(
     ):
         if uscc in wanted:
             pending.setdefault(uscc, []).append(PendingOrder(app_id, status))
+    deposits = _deposits(session, section.code, wanted)
     results = []
     for bidder in bidders:
-        deposit = finance.find_deposit(session, section_code=section.code, bidder_uscc=bidder.uscc)
+        deposit = deposits.get(bidder.uscc)
         deposit_facts = (
             DepositFacts(
-                deposit.deposit_id,
+                deposit.id,
                 deposit.section_code,
                 deposit.bidder_uscc,
                 deposit.amount_fen,
@@ -232,6 +235,20 @@ def check(
     return results
 
 
+def _deposits(session: Session, section_code: str, wanted: set[str]) -> dict[str, Deposit]:
+    """Each named bidder's cash deposit for the section in one query: what `finance.find_deposit`
+    answers per bidder (the earliest received among those still owed), not one query per bidder."""
+    found: dict[str, Deposit] = {}
+    for row in session.scalars(
+        select(Deposit)
+        .where(Deposit.section_code == section_code, Deposit.status.in_(deposit_rules.ACTIVE))
+        .order_by(Deposit.received_at)
+    ):
+        if row.bidder_uscc in wanted:
+            found.setdefault(row.bidder_uscc, row)
+    return found
+
+
 def _lock_all(session: Session, section: Section, results: list[Result], *, now: datetime) -> list[Result]:
     """Lock every valid, not yet locked security through the broker's LOCK transition. The orders are
     row-locked in one query; each institution hears of its locked guarantees in one event."""
@@ -248,6 +265,7 @@ def _lock_all(session: Session, section: Section, results: list[Result], *, now:
     }
     chosen = {id(r) for r in to_lock}
     locked: dict[str, list[str]] = {}
+    to_transition: list[Application] = []
     out = []
     for result in results:
         verdict = result.verdict
@@ -268,16 +286,15 @@ def _lock_all(session: Session, section: Section, results: list[Result], *, now:
             )
             continue
         if app.status == "issued":
-            broker.transition(
-                session,
-                app,
-                Event.LOCK,
-                actor=f"center:{section.center_code}",
-                now=now,
-                reason="security check at bid opening",
-            )
+            to_transition.append(app)
             locked.setdefault(app.institution_code or "", []).append(verdict.reference)
         out.append(Result(result.bidder, verdict, True))
+    # One bulk LOCK: the same per-order state change, audit record and application.locked event as
+    # broker.transition, written with one INSERT per table instead of three statements per order.
+    broker.transition_many(
+        session, to_transition, Event.LOCK, actor=f"center:{section.center_code}", now=now,
+        reason="security check at bid opening",
+    )  # fmt: skip
     for institution_code, guarantee_numbers in sorted(locked.items()):
         emit(
             session,

@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import service as audit
@@ -72,37 +73,87 @@ def emit(
 ) -> OutboxEvent:
     """Write an event in the caller's transaction. The audience defaults to `data`'s `center_code`
     (or the center of its `section_code`), `institution_code` and `bank_code`."""
-    now = utcnow()
     center = center or _text(data.get("center_code")) or _center_of(session, _text(data.get("section_code")))
     institution = institution or _text(data.get("institution_code"))
     bank = bank or _text(data.get("bank_code"))
-    event = OutboxEvent(
-        event_id=f"evt_{uuid.uuid4().hex}",
-        type=type,
-        data=canonical_json(dict(data)).decode(),
-        created_at=now,
-        attempts=0,
-        center_code=center,
-        institution_code=institution,
-        bank_code=bank,
-    )
-    session.add(event)
-    audience = [
-        (kind, code) for kind, code in zip(PARTY_KINDS, (center, institution, bank), strict=True) if code
+    return emit_many(session, type, [(data, Audience(center, institution, bank))])[0]
+
+
+@dataclass(frozen=True)
+class Audience:
+    center: str | None = None
+    institution: str | None = None
+    bank: str | None = None
+
+    def parties(self) -> list[tuple[str, str]]:
+        codes = (self.center, self.institution, self.bank)
+        return [(kind, code) for kind, code in zip(PARTY_KINDS, codes, strict=True) if code]
+
+
+def emit_many(
+    session: Session,
+    type: str,  # noqa: A002
+    events: Sequence[tuple[Mapping[str, Any], Audience]],
+) -> list[OutboxEvent]:
+    """Write several events of one type, each with its own audience, in the caller's transaction:
+    one INSERT for the events and one for their deliveries (executemany), through Core (the rows
+    are not session objects; the returned `OutboxEvent`s carry what was written, ids included)."""
+    if not events:
+        return []
+    now = utcnow()
+    subscriptions = _subscriptions(session, [party for _, audience in events for party in audience.parties()])
+    rows = [
+        {
+            "event_id": f"evt_{uuid.uuid4().hex}",
+            "type": type,
+            "data": canonical_json(dict(data)).decode(),
+            "created_at": now,
+            "attempts": 0,
+            "delivered_at": None,
+            "center_code": audience.center,
+            "institution_code": audience.institution,
+            "bank_code": audience.bank,
+        }
+        for data, audience in events
     ]
-    for subscription in _subscriptions(session, audience):
-        if wants(subscription.event_types, type):
-            session.add(
-                OutboxDelivery(
-                    event=event,
-                    subscription_id=subscription.id,
-                    status=PENDING,
-                    attempts=0,
-                    started_at=now,
-                    next_attempt_at=now,
-                )
-            )
-    return event
+    targets = [
+        [
+            sub_id
+            for party in audience.parties()
+            for sub_id, types in subscriptions.get(party, ())
+            if wants(types, type)
+        ]
+        for _, audience in events
+    ]
+    table = _EVENTS
+    if any(targets):
+        ids = list(
+            session.connection()
+            .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+            .scalars()
+        )
+        session.connection().execute(
+            insert(_DELIVERIES),
+            [
+                {
+                    "outbox_id": event_id,
+                    "subscription_id": sub_id,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "started_at": now,
+                    "next_attempt_at": now,
+                }
+                for event_id, subs in zip(ids, targets, strict=True)
+                for sub_id in subs
+            ],
+        )
+    elif len(rows) == 1:
+        key = session.connection().execute(insert(table), rows[0]).inserted_primary_key
+        ids = [key[0] if key else None]
+    else:
+        session.connection().execute(insert(table), rows)
+        ids = [None] * len(rows)
+    return [OutboxEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
 
 
 def wants(event_types: str, type: str) -> bool:  # noqa: A002
@@ -137,6 +188,8 @@ def subscribe(
         created_at=now,
     )
     session.add(subscription)
+    session.flush()  # emits read subscriptions through the connection, without autoflush
+    _forget_subscriptions(session)
     audit.append(
         session,
         actor=actor,
@@ -232,22 +285,41 @@ def _concerns(event: OutboxEvent, party: tuple[str, str]) -> bool:
     return kind in PARTY_KINDS and getattr(event, f"{kind}_code") == code
 
 
-def _subscriptions(session: Session, audience: list[tuple[str, str]]) -> list[WebhookSubscription]:
-    if not audience:
-        return []
-    return list(
-        session.scalars(
-            select(WebhookSubscription).where(
-                WebhookSubscription.active.is_(True),
-                or_(
-                    *(
-                        (WebhookSubscription.party_kind == kind) & (WebhookSubscription.party_code == code)
-                        for kind, code in audience
-                    )
-                ),
-            )
+_EVENTS: Final = cast(Table, OutboxEvent.__table__)
+_DELIVERIES: Final = cast(Table, OutboxDelivery.__table__)
+_SUBSCRIPTIONS: Final = cast(Table, WebhookSubscription.__table__)
+_SUBSCRIPTIONS_KEY = "gateway.outbox.subscriptions"  # session.info: (transaction, {party: [(id, types)]})
+
+
+def _subscriptions(
+    session: Session, audience: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The active subscriptions of these parties as (id, event_types), read at most once per party per
+    transaction (a use case emitting several events asks once). `subscribe` drops the cache."""
+    # The innermost transaction: a savepoint rolled back with a new subscription in it leaves no trace.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    cached = session.info.get(_SUBSCRIPTIONS_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_SUBSCRIPTIONS_KEY] = cached
+    known: dict[tuple[str, str], list[tuple[str, str]]] = cached[1]
+    missing = {party for party in audience if party not in known}
+    if missing:
+        for party in missing:
+            known[party] = []
+        # Through the connection (no autoflush): `subscribe` flushes its new row itself.
+        columns = _SUBSCRIPTIONS.c
+        query = select(columns.id, columns.party_kind, columns.party_code, columns.event_types).where(
+            columns.active.is_(True), columns.party_code.in_(sorted({code for _, code in missing}))
         )
-    )
+        for sub_id, kind, code, types in session.connection().execute(query):
+            if (kind, code) in missing:
+                known[(kind, code)].append((sub_id, types))
+    return known
+
+
+def _forget_subscriptions(session: Session) -> None:
+    session.info.pop(_SUBSCRIPTIONS_KEY, None)
 
 
 def _center_of(session: Session, section_code: str | None) -> str | None:

@@ -34,6 +34,12 @@ FONT_CANDIDATES: Final = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
 _font_lock = threading.Lock()
+# The QR mask is fixed instead of searched: qrcode's search builds the symbol with all eight masks and
+# scores each (ISO/IEC 18004 7.8.3's penalty rules), ~80% of the QR's cost. Every mask gives a valid
+# symbol (the mask number is in the format information every reader decodes first); the search only
+# picks the easiest to scan. For verify URLs like ours, mask 2 scored lowest in 56 of 60 random samples
+# and at most 75 penalty points (~9%) above the best in the others (measured 2026-11-22).
+QR_MASK: Final = 2
 
 
 def font_path() -> Path:
@@ -80,7 +86,7 @@ def _draw_qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> 
     scaling transform, filled once: the same picture as a filled square per module, with a fraction
     of the operators (and of reportlab's per-number formatting, which dominated the render).
     """
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, mask_pattern=QR_MASK)
     code.add_data(text)
     code.make(fit=True)
     matrix: list[list[bool]] = code.get_matrix()
