@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, select, text
@@ -199,13 +199,25 @@ def next_line_id(session: Session) -> int:
     return int(current or 0) + 1
 
 
+def stored_time(session: Session, moment: datetime) -> Any:
+    """A time as `UtcDateTime` stores it on this connection's database (for `bulk_insert` rows)."""
+    process = UtcDateTime().bind_processor(session.connection().dialect)
+    return process(moment) if process is not None else moment
+
+
 def bulk_insert(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    times_stored: bool = False,
 ) -> None:
     """Insert many rows inside the session's transaction: COPY on PostgreSQL, the driver's executemany
     on SQLite. Both bypass SQLAlchemy's per-row parameter processing (most of the cost at a million
     rows), so values must be what the column stores: dates as ISO text, and UTC times, which go
-    through the column type once per distinct value."""
+    through the column type once per distinct value, unless `times_stored` says the rows hold them as
+    stored already (`stored_time`)."""
     connection = session.connection()
     dialect = connection.dialect
     times = {
@@ -213,7 +225,7 @@ def bulk_insert(
         for k, name in enumerate(columns)
         if isinstance(table.c[name].type, UtcDateTime)
     }
-    if times:
+    if times and not times_stored:
         rows = _with_times(rows, times)
     driver = connection.connection.driver_connection
     assert driver is not None

@@ -165,30 +165,34 @@ def _import_and_reconcile(
     result = reconcile([line for _, line in old] + list(new.values()), [e.item for e in escrow], rules=rules)
     step("settle")
     holds = {e.item.item_id: e for e in escrow if e.open_hold}
-    line_status: dict[str, tuple[str, str]] = {}  # key -> (status, match id)
+    # Rows as plain tuples, the time already in its stored form (a million rows each way).
+    stamp = repository.stored_time(session, now)
+    line_match: dict[str, str] = {}  # line key -> match id
     item_rows: list[tuple[Any, ...]] = []
     match_rows: list[tuple[Any, ...]] = []
     posted = voided = 0
     matched_fen = 0
     for number, match in enumerate(result.matches, start=1):
-        match_id = f"{run_id}.{number}"
+        # Zero-padded: ids in run order are in key order too (appends to the indexes, pages in order).
+        match_id = f"{run_id}.{number:08d}"
         outcome = "none"
-        waiting = [item for item in match.items if item.item_id in holds]
-        if waiting:
-            succeeded = match.rule != "returned"
-            reference = next(
-                (line.line.bank_reference for line in match.lines if line.line.bank_reference), ""
-            )
-            for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
-                settle(session, instruction, succeeded=succeeded, bank_reference=reference or "", now=now)
-            outcome = "posted" if succeeded else "voided"
-            posted += len(waiting) if succeeded else 0
-            voided += 0 if succeeded else len(waiting)
-        match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, now))
+        if holds:
+            waiting = [item for item in match.items if item.item_id in holds]
+            if waiting:
+                succeeded = match.rule != "returned"
+                reference = next(
+                    (line.line.bank_reference for line in match.lines if line.line.bank_reference), ""
+                )
+                for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
+                    settle(session, instruction, succeeded=succeeded, bank_reference=reference or "", now=now)
+                outcome = "posted" if succeeded else "voided"
+                posted += len(waiting) if succeeded else 0
+                voided += 0 if succeeded else len(waiting)
+        match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, stamp))
         for member in match.lines:
-            line_status[member.key] = ("matched", match_id)
+            line_match[member.key] = match_id
             matched_fen += member.line.amount_minor
-        item_rows.extend((item.item_id, center, "matched", match_id, None, now) for item in match.items)
+        item_rows.extend((item.item_id, center, "matched", match_id, None, stamp) for item in match.items)
     step("persist")
     session.add(
         Run(
@@ -199,7 +203,7 @@ def _import_and_reconcile(
             lines_considered=len(old) + len(new),
             items_considered=len(escrow),
             matches=len(result.matches),
-            matched_lines=len(line_status),
+            matched_lines=len(line_match),
             matched_items=len(item_rows),
             matched_fen=matched_fen,
             unmatched_lines=len(result.unmatched_lines),
@@ -213,14 +217,20 @@ def _import_and_reconcile(
         )
     )
     session.flush()
-    repository.bulk_insert(session, Match.__table__, MATCH_COLUMNS, match_rows)  # type: ignore[arg-type]
+    repository.bulk_insert(
+        session,
+        Match.__table__,  # type: ignore[arg-type]
+        MATCH_COLUMNS,
+        match_rows,
+        times_stored=True,
+    )
     step("write_matches")
     repository.bulk_update_lines(
         session,
         [
-            {"line_id": line_id, "status": "matched", "match_id": line_status[line.key][1], "note": None}
+            {"line_id": line_id, "status": "matched", "match_id": line_match[line.key], "note": None}
             for line_id, line in old
-            if line.key in line_status
+            if line.key in line_match
         ],
     )
     step("update_lines")
@@ -230,12 +240,18 @@ def _import_and_reconcile(
         StatementLineRow.__table__,  # type: ignore[arg-type]
         NEW_LINE_COLUMNS,
         (
-            _line_row(first_id + offset, center, import_id, key, line, line_status.get(key))
+            _line_row(first_id + offset, center, import_id, key, line, line_match.get(key))
             for offset, (key, line) in enumerate(new.items())
         ),
     )
     step("write_lines")
-    repository.bulk_insert(session, ItemState.__table__, ITEM_COLUMNS, item_rows)  # type: ignore[arg-type]
+    repository.bulk_insert(
+        session,
+        ItemState.__table__,  # type: ignore[arg-type]
+        ITEM_COLUMNS,
+        item_rows,
+        times_stored=True,
+    )
     session.flush()
     run = session.get(Run, run_id)
     assert run is not None
@@ -257,10 +273,10 @@ def _line_row(
     import_id: str,
     key: str,
     account_line: AccountLine,
-    state: tuple[str, str] | None,
+    match_id: str | None,
 ) -> tuple[Any, ...]:
     line = account_line.line
-    status, match_id = state or ("open", None)
+    status = "open" if match_id is None else "matched"
     return (
         line_id, center, key, import_id, account_line.account, line.value_date.isoformat(),
         line.booking_date.isoformat() if line.booking_date else None,
