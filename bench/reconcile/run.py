@@ -238,16 +238,16 @@ def main() -> None:
               f"in {time.perf_counter() - start:.1f} s (not timed below)")  # fmt: skip
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
-        stages: dict[str, float] = {}
-        last = [time.perf_counter()]
+        stages: dict[str, tuple[float, float]] = {}
+        last = [time.perf_counter(), time.process_time()]
 
         def progress(stage: str) -> None:
-            now = time.perf_counter()
-            stages[stage] = now - last[0]
-            last[0] = now
+            now, used = time.perf_counter(), time.process_time()
+            stages[stage] = (now - last[0], used - last[1])
+            last[:] = [now, used]
 
         start = last[0] = time.perf_counter()
-        cpu = time.process_time()
+        cpu = last[1] = time.process_time()
         with transaction(sessions) as session:
             result = service.import_and_reconcile(
                 session,
@@ -269,10 +269,12 @@ def main() -> None:
         run = result.run
         labels = {
             "load": "dedup + import row", "match": "read lines + ledger items", "settle": "match",
-            "persist": "settle + outcome", "write": "write lines, matches, items", "commit": "commit",
+            "persist": "settle + outcome", "write_matches": "write matches",
+            "update_lines": "update old lines", "write_lines": "write lines",
+            "write": "write item states", "commit": "commit",
         }  # fmt: skip
-        parts = ", ".join(f"{labels[k]} {v:.1f}" for k, v in stages.items())
-        print(f"  reconcile end to end: {total:.1f} s ({parts})")
+        parts = ", ".join(f"{labels[k]} {wall:.1f}/{used:.1f}" for k, (wall, used) in stages.items())
+        print(f"  reconcile end to end: {total:.1f} s (stages, wall/CPU s: {parts})")
         print(f"  CPU time of this process (the machine is shared; SQLite runs in-process): {cpu:.1f} s")
         print(
             f"  matches {run.matches:,}; unmatched lines {run.unmatched_lines:,},"

@@ -207,6 +207,7 @@ class _Matcher:
                 self.line_used[index] = 3
             seen_keys.add(key)
         self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
+        self._by_ref: dict[tuple[str, str], list[int]] | None = None
 
     def run(self) -> Reconciliation:
         self._returns()
@@ -296,11 +297,16 @@ class _Matcher:
                 break
 
     def _reference_index(self) -> dict[tuple[str, str], list[int]]:
-        index: dict[tuple[str, str], list[int]] = {}
-        for j, item in enumerate(self.items):
-            if item.bank_reference and not self.item_used[j]:
-                index.setdefault((item.bank_reference, self.item_flow[j]), []).append(j)
-        return index
+        """Items by (reference, flow), built once per run (the first rule runs on all items). It may
+        list items a rule has matched since: every reader skips used items."""
+        if self._by_ref is None:
+            index: dict[tuple[str, str], list[int]] = {}
+            flows = self.item_flow
+            for j, item in enumerate(self.items):
+                if item.bank_reference:
+                    index.setdefault((item.bank_reference, flows[j]), []).append(j)
+            self._by_ref = index
+        return self._by_ref
 
     def _lines_by_reference(self) -> None:
         """Many-to-one by reference: a payment the bank split into several lines, each carrying the
@@ -454,5 +460,7 @@ def _account_key(account: str | None) -> str | None:
     """Account numbers as banks print them, with spaces between groups; None when absent."""
     if account is None:
         return None
+    if account.isalnum():  # the usual case, no whitespace to take out (two million calls a run)
+        return account
     compact = "".join(account.split())
     return compact or None
