@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +24,9 @@ from gateway.auth.middleware import GatewaySigner
 from gateway.db import make_engine, make_sessionmaker, utcnow
 from gateway.settings import Settings
 from signing.sm2 import Sm2PrivateKey
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
 
 log = logging.getLogger("gateway.composition")
 
@@ -88,6 +91,12 @@ class Container:
     def payment_provider(self) -> PaymentProvider:
         assert self.payments is not None, "no payment provider configured"
         return self.payments
+
+
+def container_of(connection: HTTPConnection) -> Container:
+    """The container the app was built with (`create_app` puts it on the app's state)."""
+    container: Container = connection.app.state.container
+    return container
 
 
 def _sandboxes(settings: Settings) -> tuple[dict[str, InstitutionAdapter], list[SandboxParty]]:

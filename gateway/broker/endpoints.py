@@ -29,7 +29,7 @@ from gateway.broker.schemas import (
 )
 from gateway.broker.tables import Application, Guarantee
 from gateway.broker.workflow import Broker
-from gateway.composition import Container
+from gateway.composition import Container, container_of
 from gateway.http.schemas import PROBLEM_RESPONSES
 from gateway.institutions.tables import Institution
 
@@ -53,13 +53,8 @@ def _problems(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 def _broker(request: Request) -> Broker:
-    return Broker.from_container(_container(request))
+    return Broker.from_container(container_of(request))
 
 
 def application_out(session: Session, app: Application) -> ApplicationOut:
@@ -149,7 +144,7 @@ def guarantee_out(session: Session, row: Guarantee) -> GuaranteeOut:
 )
 async def create_application(body: ApplicationIn, request: Request, caller: Bidder) -> ApplicationOut:
     """Start an order for a section and ask every eligible institution for a quote (deadline 3 s)."""
-    container = _container(request)
+    container = container_of(request)
     broker = _broker(request)
     application_id = await anyio.to_thread.run_sync(
         lambda: broker.apply(
@@ -170,7 +165,7 @@ async def create_application(body: ApplicationIn, request: Request, caller: Bidd
     responses=_problems(404, **{"404": "application_not_found"}),
 )
 def get_application(application_id: ApplicationId, request: Request, caller: Bidder) -> ApplicationOut:
-    return _read_application(_container(request), application_id, caller.subject)
+    return _read_application(container_of(request), application_id, caller.subject)
 
 
 @router.post(
@@ -190,7 +185,7 @@ def accept_offer(
 ) -> ApplicationOut:
     """Pick an offer; the institution reviews it (instantly, or later for reviewing institutions)."""
     _broker(request).accept(bidder=caller.subject, application_id=application_id, offer_id=body.offer_id)
-    return _read_application(_container(request), application_id, caller.subject)
+    return _read_application(container_of(request), application_id, caller.subject)
 
 
 @router.post(
@@ -212,7 +207,7 @@ def accept_offer(
 def pay(application_id: ApplicationId, body: PaymentIn, request: Request, caller: Bidder) -> ApplicationOut:
     """Pay the premium; on success the institution issues the signed guarantee."""
     _broker(request).pay(bidder=caller.subject, application_id=application_id, method=body.method)
-    return _read_application(_container(request), application_id, caller.subject)
+    return _read_application(container_of(request), application_id, caller.subject)
 
 
 @router.post(
@@ -223,7 +218,7 @@ def pay(application_id: ApplicationId, body: PaymentIn, request: Request, caller
 def cancel(application_id: ApplicationId, request: Request, caller: Bidder) -> ApplicationOut:
     """Cancel an order before issue; a paid premium is voided and refunded."""
     _broker(request).cancel(bidder=caller.subject, application_id=application_id)
-    return _read_application(_container(request), application_id, caller.subject)
+    return _read_application(container_of(request), application_id, caller.subject)
 
 
 @router.get("/guarantees", response_model=GuaranteePage)
@@ -233,7 +228,7 @@ def list_guarantees(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after: Annotated[str, Query(max_length=40)] = "",
 ) -> GuaranteePage:
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         rows = repository.bidders_guarantees(session, caller.subject, after=after, limit=limit + 1)
         data = [guarantee_out(session, row) for row in rows[:limit]]
     has_more = len(rows) > limit
@@ -255,7 +250,7 @@ def _own_guarantee(session: Session, guarantee_no: str, bidder: str) -> Guarante
     responses=_problems(404, **{"404": "guarantee_not_found"}),
 )
 def get_guarantee(guarantee_no: GuaranteeNumber, request: Request, caller: Bidder) -> GuaranteeOut:
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         return guarantee_out(session, _own_guarantee(session, guarantee_no, caller.subject))
 
 
@@ -268,7 +263,7 @@ def get_guarantee(guarantee_no: GuaranteeNumber, request: Request, caller: Bidde
     },
 )
 def get_letter(guarantee_no: GuaranteeNumber, request: Request, caller: Bidder) -> Response:
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         row = _own_guarantee(session, guarantee_no, caller.subject)
         if row.letter_pdf is None:
             raise errors.LetterNotAvailable(f"guarantee {guarantee_no} has no stored letter")
@@ -298,5 +293,5 @@ def surrender(
     """Ask for the premium back where the rules allow (tender terminated, failed, postponed; withdrawn
     or abandoned before bid opening). A guarantee locked at bid opening cannot be surrendered."""
     _broker(request).surrender(bidder=caller.subject, guarantee_no=guarantee_no, reason=body.reason)
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         return guarantee_out(session, _own_guarantee(session, guarantee_no, caller.subject))

@@ -23,7 +23,7 @@ from gateway.centers.schemas import (
     SecurityCheckOut,
     SecurityOut,
 )
-from gateway.composition import Container
+from gateway.composition import container_of
 from gateway.db import transaction
 from gateway.http.schemas import PROBLEM_RESPONSES
 
@@ -39,11 +39,6 @@ def _problems(**described: str) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 @router.put(
     "/sections/{code}",
     response_model=SectionOut,
@@ -57,7 +52,7 @@ def put_section(request: Request, code: SectionCode, body: SectionIn, caller: Ce
     """Create or update one of your sections. Moving the opening time (or the validity days) of an
     existing section is handled exactly like an `opening_changed` event: guarantees whose cover no
     longer reaches the end of bid validity get extension requests."""
-    return Centers.from_container(_container(request)).upsert(
+    return Centers.from_container(container_of(request)).upsert(
         center_code=caller.subject, code=code, body=body
     )
 
@@ -76,7 +71,7 @@ def post_event(
 ) -> EventOut:
     """`opening_changed` {bid_opening_at, bid_deadline_at?}, `terminated`, `awarded` {winner_uscc},
     `contract_signed` {signed_on}. Repeating an event changes nothing more."""
-    return Centers.from_container(_container(request)).handle(
+    return Centers.from_container(container_of(request)).handle(
         center_code=caller.subject, code=code, event=event
     )
 
@@ -93,7 +88,7 @@ def security_check(
     found and every reason it is not valid. With `lock`, valid securities are locked in the same
     transaction. Asking again returns the same answer."""
     bidders = checks.parse_bidders([(b.uscc, b.name) for b in body.bidders])
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         section = service.section_of(session, caller.subject, code, lock=body.lock)
         now = container.clock()

@@ -16,7 +16,7 @@ from gateway.claims.rules import ClaimStatus, is_overdue, shanghai_date
 from gateway.claims.schemas import ClaimIn, ClaimOut, ClaimPage, DecisionIn
 from gateway.claims.tables import Claim
 from gateway.claims.workflow import Claims
-from gateway.composition import Container
+from gateway.composition import Container, container_of
 from gateway.http.schemas import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["claims"])
@@ -31,11 +31,6 @@ def _problems(**described: str) -> dict[int | str, dict[str, Any]]:
     for status, codes in described.items():
         responses[int(status)] = {**PROBLEM_RESPONSES[int(status)], "description": codes}
     return responses
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def claim_out(claim: Claim, container: Container) -> ClaimOut:
@@ -88,7 +83,7 @@ async def file_claim(body: ClaimIn, request: Request, caller: Center) -> ClaimOu
     most the guarantee amount, with its reason. The guarantee becomes `claimed`; the claim is forwarded
     to the institution (retried in the background if the institution is unavailable, see
     `forwarded_at`), which decides within `decision_days` business days."""
-    container = _container(request)
+    container = container_of(request)
     claims = Claims.from_container(container)
     claim_id = await anyio.to_thread.run_sync(
         lambda: claims.file(
@@ -108,7 +103,7 @@ async def file_claim(body: ClaimIn, request: Request, caller: Center) -> ClaimOu
 )
 def get_claim(claim_id: ClaimId, request: Request, caller: Center) -> ClaimOut:
     """One of your claims: its status, decision deadline, whether it is overdue, and the decision."""
-    return _centers_claim(_container(request), claim_id, caller.subject)
+    return _centers_claim(container_of(request), claim_id, caller.subject)
 
 
 @router.get("/center/v1/claims", response_model=ClaimPage, responses=_problems())
@@ -123,7 +118,7 @@ def list_claims(
     after: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{0,40}$")] = "",
 ) -> ClaimPage:
     """Your claims by id, cursor-paginated."""
-    container = _container(request)
+    container = container_of(request)
     today = shanghai_date(container.clock())
     with container.sessions() as session:
         rows = repository.centers_claims(
@@ -141,7 +136,7 @@ def list_claims(
 )
 def get_institution_claim(claim_id: ClaimId, request: Request, caller: Institution) -> ClaimOut:
     """A claim on one of your guarantees (re-fetch it after a `guarantee.claimed` event)."""
-    container = _container(request)
+    container = container_of(request)
     with container.sessions() as session:
         claim = repository.institutions_claim(session, claim_id, caller.subject)
         if claim is None:
@@ -163,7 +158,7 @@ def get_institution_claim(claim_id: ClaimId, request: Request, caller: Instituti
 def decide_claim(claim_id: ClaimId, body: DecisionIn, request: Request, caller: Institution) -> ClaimOut:
     """Pay (the claimed amount) or refuse (stating why). Decided once: the same outcome again answers
     with the claim as recorded; the other outcome is 409 `claim_already_decided`."""
-    container = _container(request)
+    container = container_of(request)
     Claims.from_container(container).decide(
         claim_id=claim_id, institution_code=caller.subject, outcome=body.outcome, reason=body.reason
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from gateway.auth.caller import Caller
 from gateway.auth.dependencies import require_role
-from gateway.composition import Container
+from gateway.composition import container_of
 from gateway.db import transaction
 from gateway.deposits import errors, refunds, service
 from gateway.deposits.schemas import (
@@ -27,18 +27,13 @@ SectionCode = Annotated[str, Path(min_length=1, max_length=64)]
 _PROBLEMS: dict[int | str, dict[str, Any]] = {code: PROBLEM_RESPONSES[code] for code in (401, 403, 404, 409)}
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 @bidder_router.get("/sections/{code}/deposit-account", response_model=DepositAccountOut, responses=_PROBLEMS)
 def get_deposit_account(
     code: SectionCode, request: Request, caller: Caller = Depends(require_role("bidder"))
 ) -> DepositAccountOut:
     """Where to pay a cash bid deposit for this section: your own virtual sub-account of the center's
     escrow account (the same one every time), the amount due and the deadline for it to arrive."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         view = service.deposit_account(
             session,
@@ -66,7 +61,7 @@ def post_deposit_notice(
     the first outcome (`replayed: true`); the same reference with other content is 409. Odd money
     (unknown sub-account, wrong amount, late, payer not the bidder, a second deposit) is accepted
     into the exception queue: `outcome: exception` with the `reason`."""
-    container = _container(request)
+    container = container_of(request)
     outcome = service.receive_notice(
         container.sessions,
         service.Notice(
@@ -96,7 +91,7 @@ def post_payment_result(
 ) -> InstructionOut:
     """The outcome of a refund instruction: `succeeded` posts its ledger holds, `failed` voids them.
     The same result again changes nothing; the opposite result for a settled one is 409."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         escrow = service.escrow_of_bank(session, caller.subject)
         row = session.get(RefundInstruction, body.instruction_id)

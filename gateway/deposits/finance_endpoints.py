@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.auth.caller import Caller
 from gateway.auth.dependencies import require_role
-from gateway.composition import Container
+from gateway.composition import Container, container_of
 from gateway.db import transaction
 from gateway.deposits import errors, refunds, rules, service
 from gateway.deposits.schemas import (
@@ -47,11 +47,6 @@ Id = Annotated[str, Path(min_length=1, max_length=40)]
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, or a csv / xlsx download")]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 _FILE: dict[str, Any] = {"content": {CONTENT_TYPES["csv"]: {}, CONTENT_TYPES["xlsx"]: {}}}
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def rate_table(container: Container) -> RateTable:
@@ -116,7 +111,7 @@ def list_deposits(
 ) -> list[DepositOut] | Response:
     """Your center's cash deposits by section and status (held, locked, refundable, refund_pending,
     refunded, forfeited), by id."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         query = select(Deposit).where(Deposit.center_code == caller.subject, Deposit.id > after)
         if section:
             query = query.where(Deposit.section_code == section)
@@ -130,7 +125,7 @@ def list_deposits(
 
 @router.get("/deposits/{deposit_id}", response_model=DepositOut)
 def get_deposit(deposit_id: Id, request: Request, caller: Finance) -> DepositOut:
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         row = session.get(Deposit, deposit_id)
         if row is None or row.center_code != caller.subject:
             raise errors.DepositNotFound(f"no deposit {deposit_id!r}")
@@ -141,7 +136,7 @@ def get_deposit(deposit_id: Id, request: Request, caller: Finance) -> DepositOut
 def forfeit(deposit_id: Id, body: ForfeitIn, request: Request, caller: Finance) -> DepositOut:
     """Forfeit (没收) a deposit: a claim upheld, or the bidder withdrew after opening. The deposit
     becomes owed to the tenderee instead of the bidder. Only a deposit not yet on its way back."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         row = service.forfeit_deposit(
             session,
@@ -181,7 +176,7 @@ def list_exceptions(
 ) -> list[ExceptionOut] | Response:
     """The exception queue: money on the escrow account that matched no deposit (status `open` by
     default; `assigned`, `returning`, `returned`; empty for all)."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         query = select(DepositException).where(
             DepositException.center_code == caller.subject, DepositException.id > after
         )
@@ -213,7 +208,7 @@ def list_exceptions(
 @router.post("/deposit-exceptions/{exception_id}/assign", response_model=DepositOut)
 def assign_exception(exception_id: Id, body: AssignIn, request: Request, caller: Finance) -> DepositOut:
     """Match the money by hand to a bidder and section: it becomes that bidder's deposit."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         row = service.assign_exception(
             session,
@@ -232,7 +227,7 @@ def assign_exception(exception_id: Id, body: AssignIn, request: Request, caller:
 @router.post("/deposit-exceptions/{exception_id}/return", response_model=InstructionOut)
 def return_exception(exception_id: Id, body: ReturnIn, request: Request, caller: Finance) -> InstructionOut:
     """Send the money back to the account it came from (an instruction to the escrow bank)."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         instruction = refunds.return_exception(
             session,
@@ -257,7 +252,7 @@ def refunds_due(
 ) -> list[RefundDueOut] | Response:
     """Deposits owed back and not yet refunded, by due date: the law gives 5 calendar days from
     contract signing. `overdue` when the due date has passed (Asia/Shanghai)."""
-    container = _container(request)
+    container = container_of(request)
     today = rules.local_date(container.clock())
     with container.sessions() as session:
         query = select(Deposit).where(
@@ -329,7 +324,7 @@ def create_batch(body: BatchIn, request: Request, caller: Finance) -> BatchOut:
     refund date (default today), as one batch of instructions; then send them to the escrow bank.
     Instructions the bank refuses at once are `failed` (their deposits refundable again); ones it
     cannot be reached for stay `created` (send again with `POST .../send`)."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         batch = refunds.create_refund_batch(
             session,
@@ -368,7 +363,7 @@ def _read_batch(container: Container, caller: Caller, batch_id: str) -> BatchOut
 @router.post("/refund-batches/{batch_id}/send", response_model=BatchOut)
 def send_batch(batch_id: Id, request: Request, caller: Finance) -> BatchOut:
     """Send the batch's instructions that have not reached the bank yet."""
-    container = _container(request)
+    container = container_of(request)
     with container.sessions() as session:
         batch = session.get(RefundBatch, batch_id)
         if batch is None or batch.center_code != caller.subject:
@@ -382,7 +377,7 @@ def send_batch(batch_id: Id, request: Request, caller: Finance) -> BatchOut:
 def poll_batch(batch_id: Id, request: Request, caller: Finance) -> BatchOut:
     """Ask the escrow bank for the outcome of the batch's sent instructions whose payment result has
     not arrived, and settle the ones it reports paid or failed."""
-    container = _container(request)
+    container = container_of(request)
     with container.sessions() as session:
         batch = session.get(RefundBatch, batch_id)
         if batch is None or batch.center_code != caller.subject:
@@ -417,7 +412,7 @@ def list_batches(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Format = "json",  # noqa: A002
 ) -> list[BatchOut] | Response:
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         batches = session.scalars(
             select(RefundBatch)
             .where(RefundBatch.center_code == caller.subject, RefundBatch.id > after)
@@ -450,7 +445,7 @@ def get_batch(
     format: Format = "json",  # noqa: A002
 ) -> BatchOut | Response:
     """A batch with its instructions and their states (`?format=` exports the instructions)."""
-    out = _read_batch(_container(request), caller, batch_id)
+    out = _read_batch(container_of(request), caller, batch_id)
     if format == "json":
         return out
     columns = (
@@ -487,7 +482,7 @@ def get_batch(
 def record_interest_credit(body: InterestCreditIn, request: Request, caller: Finance) -> InterestCreditOut:
     """Record the escrow bank's interest credit (结息) on your escrow account, from its statement. It
     funds the interest paid back with refunds. Idempotent by `bank_reference`."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         transfer_id = service.record_interest_credit(
             session,

@@ -20,7 +20,7 @@ from gateway.auth.caller import Caller
 from gateway.auth.dependencies import require_role
 from gateway.broker import errors as broker_errors
 from gateway.broker.tables import Application
-from gateway.composition import Container
+from gateway.composition import Container, container_of
 from gateway.db import transaction
 from gateway.errors import GatewayError
 from gateway.http.schemas import PROBLEM_RESPONSES
@@ -51,11 +51,6 @@ def _problems(**described: str) -> dict[int | str, dict[str, Any]]:
     for status, codes in described.items():
         responses[int(status)] = {**PROBLEM_RESPONSES[int(status)], "description": codes}
     return responses
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def application_out(row: PartnerRoute, app: Application, stage: str) -> PartnerApplicationOut:
@@ -96,7 +91,7 @@ async def _act(
     request: Request, caller: Caller, application_id: str, action: str, work: Callable[[Session], None]
 ) -> PartnerApplicationOut:
     """Run one partner action in its own transaction; log each refusal with its code."""
-    container = _container(request)
+    container = container_of(request)
     return await _act_then(
         request, caller, application_id, action, work,
         lambda: _read(container, application_id, caller.subject),
@@ -112,7 +107,7 @@ async def _act_then(
     read: Callable[[], T],
 ) -> T:
     """`_act` with the answer read by `read` after the commit."""
-    container = _container(request)
+    container = container_of(request)
 
     def run() -> T:
         try:
@@ -143,7 +138,7 @@ def list_applications(
 ) -> PartnerApplicationPage:
     """Applications routed to you, oldest first; filter by what you have to do (`quote_requested`,
     `awaiting_decision`, `awaiting_issuance`) or by outcome."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         rows = repository.routes_page(
             session, caller.subject, status=status, after=int(after or 0), limit=limit + 1
         )
@@ -162,7 +157,7 @@ def list_applications(
 def get_application(
     application_id: ApplicationId, request: Request, caller: Institution
 ) -> PartnerApplicationOut:
-    return _read(_container(request), application_id, caller.subject)
+    return _read(container_of(request), application_id, caller.subject)
 
 
 @router.post(
@@ -181,7 +176,7 @@ async def post_quote(
 ) -> PartnerApplicationOut:
     """Answer an open quote request (status `quote_requested`) before the fan-out deadline (3 s):
     a premium at or below `quote_request.schedule_premium_fen`, or `declined` with a reason."""
-    now = _container(request).clock()
+    now = container_of(request).clock()
     return await _act(
         request, caller, application_id, "quote",
         lambda session: service.post_quote(session, caller.subject, application_id, body, now=now),
@@ -200,7 +195,7 @@ async def post_decision(
     The same decision again is a no-op (200); a different one after a decision is 409
     `already_decided`. A push institution's review callback lands here too and is answered with a
     `DecisionAck` (it has no pull-mode route)."""
-    container = _container(request)
+    container = container_of(request)
     now = container.clock()
 
     def read() -> PartnerApplicationOut | DecisionAck:
@@ -235,7 +230,7 @@ async def post_issuance(
     """The issued guarantee for a paid order (status `awaiting_issuance`): the guarantee data, your SM2
     signature over `canonical_json(data.signed_value())` (verified against your certificate before it
     is accepted) and optionally the letter PDF, which must print `issue_request.verification_code`."""
-    now = _container(request).clock()
+    now = container_of(request).clock()
     return await _act(
         request, caller, application_id, "issuance",
         lambda session: service.post_issuance(session, caller.subject, application_id, body, now=now),
@@ -253,7 +248,7 @@ def list_notices(
     """Surrenders, claims and extension requests for your guarantees; acknowledge each once handled."""
     import json
 
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         rows = repository.notices_page(
             session, caller.subject, pending=pending, after=int(after or 0), limit=limit + 1
         )
@@ -280,6 +275,6 @@ def list_notices(
 def acknowledge_notice(
     notice_id: Annotated[int, Path(ge=1, le=10**18)], request: Request, caller: Institution
 ) -> None:
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         service.acknowledge_notice(session, caller.subject, notice_id, now=container.clock())

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from gateway.auth.caller import Caller
 from gateway.auth.dependencies import require_role
-from gateway.composition import Container, statement_parsers
+from gateway.composition import container_of, statement_parsers
 from gateway.db import transaction
 from gateway.finance import exports
 from gateway.finance.matching import MatchingRules
@@ -42,11 +42,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 ExportFormat = Annotated[
     Literal["json", "csv", "xlsx"], Query(description="json (a page) or a csv/xlsx file")
 ]
-
-
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def _download(
@@ -84,7 +79,7 @@ async def upload_statement(
     it against the ledger. A bad file is refused with the line or element at fault and changes nothing;
     lines imported before are ignored, so the same statement twice matches nothing twice."""
     data = await request.body()
-    container = _container(request)
+    container = container_of(request)
 
     def work() -> ImportOut:  # parsing and matching are CPU work: off the event loop
         statements = service.parse_statement(statement_parsers(), data, format)
@@ -107,7 +102,7 @@ async def upload_statement(
 @router.get("/reconciliation/runs", response_model=RunPage)
 def list_runs(request: Request, caller: Finance, limit: Limit = 50, after: str = "") -> RunPage:
     """The center's reconciliation runs, newest first, each with its summary."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         rows = reports.runs(session, caller.subject, after=after, limit=limit + 1)
         data = [reports.run_out(row) for row in rows[:limit]]
     has_more = len(rows) > limit
@@ -116,7 +111,7 @@ def list_runs(request: Request, caller: Finance, limit: Limit = 50, after: str =
 
 @router.get("/reconciliation/runs/{run_id}", response_model=RunOut, responses={404: PROBLEM_RESPONSES[404]})
 def get_run(run_id: str, request: Request, caller: Finance) -> RunOut:
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         return reports.run_out(reports.get_run(session, caller.subject, run_id))
 
 
@@ -137,7 +132,7 @@ def list_matches(
     format: ExportFormat = "json",  # noqa: A002
 ) -> MatchPage | Response:
     """What the run matched: each match's rule, outcome (a refund posted or voided) and members."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         if format != "json":
             every = reports.matches(session, caller.subject, run_id, after="", limit=None)
             return _download(format, "matches", reports.MATCH_COLUMNS, reports.match_rows(every))
@@ -160,7 +155,7 @@ def list_unmatched_lines(
     format: ExportFormat = "json",  # noqa: A002
 ) -> LinePage | Response:
     """Statement lines no run matched and nobody resolved yet (the exception list)."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         if format != "json":
             every = [
                 reports.line_out(r)
@@ -186,7 +181,7 @@ def list_unmatched_items(
     format: ExportFormat = "json",  # noqa: A002
 ) -> ItemPage | Response:
     """Ledger transfers on the escrow account no statement line matched yet (the other exception list)."""
-    with _container(request).sessions() as session:
+    with container_of(request).sessions() as session:
         if format != "json":
             every = reports.open_items(session, caller.subject, after="", limit=None)
             return _download(format, "unmatched_items", reports.ITEM_COLUMNS, reports.item_rows(every))
@@ -205,7 +200,7 @@ def list_unmatched_items(
 def match_by_hand(body: ManualMatchIn, request: Request, caller: Finance) -> MatchOut:
     """Match open lines and items by hand (amounts must agree); pending refunds among the items are
     posted, or voided when `returned`."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         match = service.manual_match(
             session, center=caller.subject, line_ids=body.line_ids, transfer_ids=body.transfer_ids,
@@ -226,7 +221,7 @@ def match_by_hand(body: ManualMatchIn, request: Request, caller: Finance) -> Mat
 )
 def write_off_line(line_id: int, body: WriteOffIn, request: Request, caller: Finance) -> LineOut:
     """Close an unmatched statement line with a reason (it stays in the records)."""
-    with transaction(_container(request).sessions) as session:
+    with transaction(container_of(request).sessions) as session:
         return reports.line_out(
             service.write_off_line(session, center=caller.subject, line_id=line_id, reason=body.reason)
         )
@@ -240,7 +235,7 @@ def write_off_line(line_id: int, body: WriteOffIn, request: Request, caller: Fin
 def write_off_item(transfer_id: str, body: WriteOffIn, request: Request, caller: Finance) -> Response:
     """Close an unmatched ledger item with a reason. The ledger is not changed: a correction, if one is
     needed, is its own transfer."""
-    container = _container(request)
+    container = container_of(request)
     with transaction(container.sessions) as session:
         service.write_off_item(
             session, center=caller.subject, transfer_id=transfer_id, reason=body.reason, now=container.clock()

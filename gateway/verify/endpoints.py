@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 
 from gateway.claims.rules import shanghai_date
-from gateway.composition import Container
+from gateway.composition import container_of
 from gateway.errors import NotFound
 from gateway.http.schemas import PROBLEM_RESPONSES
 from gateway.verify import page, service
@@ -43,7 +43,7 @@ class NoMatch(NotFound):
 def _limiter(request: Request) -> TokenBucketLimiter:
     limiter = getattr(request.app.state, "verify_limiter", None)
     if limiter is None:
-        settings = _container(request).settings
+        settings = container_of(request).settings
         limiter = TokenBucketLimiter(
             per_minute=settings.verify_rate_per_minute, burst=settings.verify_rate_burst
         )
@@ -59,13 +59,8 @@ async def retry_after(request: Request) -> int:
     return _limiter(request).take(client)
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 def _verify(request: Request, no: str, code: str) -> service.Verified | None:
-    container = _container(request)
+    container = container_of(request)
     with container.sessions() as session:
         return service.verify(session, no, code, today=shanghai_date(container.clock()))
 

@@ -11,8 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from gateway.composition import container_of
 from gateway.web.console import router as console_router
-from gateway.web.pages import container_of, refused, see_other
+from gateway.web.pages import refused, see_other
 from gateway.web.portal import router as portal_router
 from gateway.web.session import CsrfRefused, SignInRequired, clear_session_cookie
 

@@ -13,7 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from contracts.enums import DecisionMode, GuaranteeStatus, Product
 from gateway.auth.tokens import TokenError, verify_token
-from gateway.composition import Container
+from gateway.composition import container_of
 from gateway.web import format as fmt
 from gateway.web import labels
 from gateway.web.messages import message_for
@@ -41,11 +41,6 @@ templates.env.globals.update(Status=GuaranteeStatus, DecisionMode=DecisionMode, 
 SIGN_IN_REASONS: Final = frozenset(
     {"invalid_token", "token_expired", "wrong_role", "wrong_role_finance", "signed_out"}
 )
-
-
-def container_of(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from contracts.enums import GuaranteeStatus, Product, SurrenderReason
 from gateway.broker.workflow import Broker
+from gateway.composition import container_of
 from gateway.db import transaction
 from gateway.deposits import service as deposits
 from gateway.deposits.schemas import DepositAccountOut
@@ -24,7 +25,7 @@ from gateway.sections.tables import Center
 from gateway.web import queries
 from gateway.web.messages import message_for
 from gateway.web.once import new_form_key, run_once
-from gateway.web.pages import add_sign_in, container_of, not_found, render, see_other
+from gateway.web.pages import add_sign_in, not_found, render, see_other
 from gateway.web.session import PORTAL, WebSession, acting, signed_in
 
 router = APIRouter(prefix="/portal", include_in_schema=False)

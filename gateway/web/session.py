@@ -25,7 +25,7 @@ from fastapi import Depends, Form, Request, Response
 
 from gateway.auth.caller import Caller
 from gateway.auth.tokens import Role, TokenError, verify_token
-from gateway.composition import Container
+from gateway.composition import Container, container_of
 from signing.sm3 import hmac_sm3
 
 
@@ -132,16 +132,11 @@ def csrf_matches(me: WebSession, submitted: str | None) -> bool:
     return submitted is not None and hmac.compare_digest(me.csrf.encode(), submitted.encode())
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 def signed_in(area: Area) -> Callable[[Request], WebSession]:
     """A dependency: the area's session, or a redirect to its sign-in (SignInRequired)."""
 
     def dependency(request: Request) -> WebSession:
-        return current_session(request, _container(request), area)
+        return current_session(request, container_of(request), area)
 
     return dependency
 

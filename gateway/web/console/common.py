@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from gateway.auth.caller import Caller
+from gateway.composition import container_of
 from gateway.errors import GatewayError
 from gateway.sections.tables import Center
 from gateway.web.messages import message_for
 from gateway.web.once import Once, new_form_key, run_once
-from gateway.web.pages import container_of, not_found, render, see_other
+from gateway.web.pages import not_found, render, see_other
 from gateway.web.session import CONSOLE, WebSession, acting, signed_in
 
 Me = Annotated[WebSession, Depends(signed_in(CONSOLE))]

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from contracts.uscc import Uscc
+from gateway.composition import container_of
 from gateway.db import transaction
 from gateway.deposits import finance_endpoints as api
 from gateway.deposits import refunds, rules, service
@@ -19,7 +20,7 @@ from gateway.web.console import queries
 from gateway.web.console.common import Acting, FormatParam, Me, act, export, invalid, page, plain_id
 from gateway.web.labels import choices
 from gateway.web.messages import message_for
-from gateway.web.pages import container_of, not_found
+from gateway.web.pages import not_found
 
 router = APIRouter()
 FORFEITABLE = (rules.HELD, rules.LOCKED, rules.REFUNDABLE)

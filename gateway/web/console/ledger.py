@@ -7,8 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from gateway.composition import container_of
 from gateway.web.console.common import Acting, Me, page
-from gateway.web.pages import container_of
 from ledger import LedgerError, open_ledger
 
 router = APIRouter()

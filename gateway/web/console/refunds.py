@@ -9,13 +9,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from gateway.composition import container_of
 from gateway.db import transaction
 from gateway.deposits import finance_endpoints as api
 from gateway.deposits import refunds, rules
 from gateway.deposits.schemas import BatchIn
 from gateway.web.console import queries
 from gateway.web.console.common import Acting, FormatParam, Me, act, export, invalid, page, plain_id
-from gateway.web.pages import container_of, not_found, see_other
+from gateway.web.pages import not_found, see_other
 
 router = APIRouter()
 SHOW = {"all": None, "overdue": True, "upcoming": False}

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from contracts.statements import Statement
-from gateway.composition import statement_parsers
+from gateway.composition import container_of, statement_parsers
 from gateway.db import transaction
 from gateway.errors import GatewayError
 from gateway.finance.matching import MatchingRules
@@ -24,7 +24,7 @@ from gateway.reconciliation.schemas import ManualMatchIn, WriteOffIn
 from gateway.reconciliation.settlement import settle_seam
 from gateway.web.console.common import Acting, FormatParam, Me, act, export, invalid, page, plain_id
 from gateway.web.messages import message_for
-from gateway.web.pages import container_of, not_found
+from gateway.web.pages import not_found
 
 router = APIRouter()
 FORMATS: Final = (("csv", "CSV（国内网银导出）"), ("camt053", "ISO 20022 camt.053"), ("mt940", "SWIFT MT940"))
