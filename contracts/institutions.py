@@ -12,7 +12,7 @@ against the institution's certificate before accepting the guarantee.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Protocol, runtime_checkable
 
@@ -132,6 +132,31 @@ class GuaranteeData(_Message):
     cover_start: date
     cover_end: date
     issued_at: UtcDatetime
+
+    @classmethod
+    def answering(
+        cls, request: IssueRequest, *, guarantee_no: str, institution_code: str, issued_at: datetime
+    ) -> GuaranteeData:
+        """The guarantee an institution issues for `request`: the quoted terms, as they were asked."""
+        quote = request.quote
+        return cls.model_validate(
+            {
+                "guarantee_no": guarantee_no,
+                "application_id": request.application_id,
+                "institution_code": institution_code,
+                "product": quote.product,
+                "section_code": quote.section_code,
+                "applicant_uscc": quote.bidder_uscc,
+                "applicant_name": quote.bidder_name,
+                "beneficiary_uscc": request.beneficiary_uscc,
+                "beneficiary_name": request.beneficiary_name,
+                "amount_fen": quote.amount_fen,
+                "premium_fen": request.premium_fen,
+                "cover_start": quote.cover_start,
+                "cover_end": quote.cover_end,
+                "issued_at": issued_at,
+            }
+        )
 
     def signed_value(self) -> dict[str, Any]:
         """Plain JSON value (ints and strings only) for canonical JSON."""

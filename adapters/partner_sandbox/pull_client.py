@@ -152,23 +152,8 @@ class PullClient:
         now = self.clock()
         quote = request.quote
         number = f"{self.number_prefix}{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(6).upper()}"
-        data = GuaranteeData.model_validate(
-            {
-                "guarantee_no": number,
-                "application_id": request.application_id,
-                "institution_code": self.code,
-                "product": quote.product,
-                "section_code": quote.section_code,
-                "applicant_uscc": quote.bidder_uscc,
-                "applicant_name": quote.bidder_name,
-                "beneficiary_uscc": request.beneficiary_uscc,
-                "beneficiary_name": request.beneficiary_name,
-                "amount_fen": quote.amount_fen,
-                "premium_fen": request.premium_fen,
-                "cover_start": quote.cover_start,
-                "cover_end": quote.cover_end,
-                "issued_at": now,
-            }
+        data = GuaranteeData.answering(
+            request, guarantee_no=number, institution_code=self.code, issued_at=now
         )
         letter_b64 = None
         if self.letter_signer is not None:

@@ -226,27 +226,11 @@ class _Partner:
 
     def _new_guarantee(self, request: IssueRequest) -> dict[str, Any]:
         now = datetime.now(UTC)
-        quote = request.quote
         number = (
             f"{self.config.number_prefix}{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(6).upper()}"
         )
-        data = GuaranteeData.model_validate(
-            {
-                "guarantee_no": number,
-                "application_id": request.application_id,
-                "institution_code": self.config.code,
-                "product": quote.product,
-                "section_code": quote.section_code,
-                "applicant_uscc": quote.bidder_uscc,
-                "applicant_name": quote.bidder_name,
-                "beneficiary_uscc": request.beneficiary_uscc,
-                "beneficiary_name": request.beneficiary_name,
-                "amount_fen": quote.amount_fen,
-                "premium_fen": request.premium_fen,
-                "cover_start": quote.cover_start,
-                "cover_end": quote.cover_end,
-                "issued_at": now,
-            }
+        data = GuaranteeData.answering(
+            request, guarantee_no=number, institution_code=self.config.code, issued_at=now
         )
         signature = sign_canonical(self.identity.sm2_key, data.signed_value())
         issued = IssuedGuarantee(data=data, key_id=self.identity.key_id, signature_b64=signature)

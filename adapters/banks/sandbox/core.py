@@ -204,23 +204,8 @@ class SandboxInstitution:
         quote = request.quote
         # Not guessable (domain.md): 48 random bits after the prefix and the issue date.
         number = f"{self.number_prefix}{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(6).upper()}"
-        data = GuaranteeData.model_validate(
-            {
-                "guarantee_no": number,
-                "application_id": request.application_id,
-                "institution_code": self.code,
-                "product": quote.product,
-                "section_code": quote.section_code,
-                "applicant_uscc": quote.bidder_uscc,
-                "applicant_name": quote.bidder_name,
-                "beneficiary_uscc": request.beneficiary_uscc,
-                "beneficiary_name": request.beneficiary_name,
-                "amount_fen": quote.amount_fen,
-                "premium_fen": request.premium_fen,
-                "cover_start": quote.cover_start,
-                "cover_end": quote.cover_end,
-                "issued_at": now,
-            }
+        data = GuaranteeData.answering(
+            request, guarantee_no=number, institution_code=self.code, issued_at=now
         )
         signature = sign_canonical(self.identity.sm2_key, data.signed_value())
         letter_b64 = None
