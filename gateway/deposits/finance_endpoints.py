@@ -6,7 +6,6 @@ Object-level: finance sees its own center's deposits, exceptions and refunds onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -33,7 +32,8 @@ from gateway.deposits.schemas import (
     ReturnIn,
 )
 from gateway.deposits.tables import Deposit, DepositException, RefundBatch, RefundInstruction
-from gateway.finance.exports import CONTENT_TYPES, Cell, Column, export
+from gateway.finance.downloads import download
+from gateway.finance.exports import CONTENT_TYPES, Cell, Column
 from gateway.finance.interest import RateTable
 from gateway.http.schemas import PROBLEM_RESPONSES
 
@@ -53,17 +53,6 @@ def rate_table(container: Container) -> RateTable:
     return RateTable.of(container.settings.deposit_rates_ppm.items())
 
 
-def _download(fmt: str, title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> Response:
-    kind: Literal["csv", "xlsx"] = "csv" if fmt == "csv" else "xlsx"
-    body = export(kind, title, columns, rows)
-    filename = f"{title}.{kind}"
-    return Response(
-        body,
-        media_type=CONTENT_TYPES[kind],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 DEPOSIT_COLUMNS = (
     Column("保证金编号 deposit"),
     Column("标段 section"),
@@ -81,7 +70,8 @@ DEPOSIT_COLUMNS = (
 )
 
 
-def _deposit_row(row: Deposit) -> list[Cell]:
+def _deposit_row(row: Deposit | DepositOut) -> list[Cell]:
+    """A deposit's export row, from the table row or from its API form (same fields)."""
     return [
         row.id,
         row.section_code,
@@ -119,7 +109,7 @@ def list_deposits(
             query = query.where(Deposit.status == status)
         rows = session.scalars(query.order_by(Deposit.id).limit(limit)).all()
         if format != "json":
-            return _download(format, "deposits", DEPOSIT_COLUMNS, [_deposit_row(row) for row in rows])
+            return download(format, "deposits", DEPOSIT_COLUMNS, [_deposit_row(row) for row in rows])
         return [DepositOut.model_validate(row) for row in rows]
 
 
@@ -201,7 +191,7 @@ def list_exceptions(
                 ]
                 for r in rows
             ]
-            return _download(format, "deposit-exceptions", EXCEPTION_COLUMNS, data)
+            return download(format, "deposit-exceptions", EXCEPTION_COLUMNS, data)
         return [ExceptionOut.model_validate(row) for row in rows]
 
 
@@ -268,10 +258,8 @@ def refunds_due(
         out = [_due(row, today) for row in rows]
     if format != "json":
         columns = (*DEPOSIT_COLUMNS, Column("逾期 overdue"), Column("剩余天数 days left"))
-        data = [
-            [*_deposit_row_of(item.deposit), "是" if item.overdue else "否", item.days_left] for item in out
-        ]
-        return _download(format, "refunds-due", columns, data)
+        data = [[*_deposit_row(item.deposit), "是" if item.overdue else "否", item.days_left] for item in out]
+        return download(format, "refunds-due", columns, data)
     return out
 
 
@@ -279,24 +267,6 @@ def _due(row: Deposit, today: date) -> RefundDueOut:
     assert row.refund_due_on is not None
     left = (row.refund_due_on - today).days
     return RefundDueOut(deposit=DepositOut.model_validate(row), overdue=left < 0, days_left=left)
-
-
-def _deposit_row_of(row: DepositOut) -> list[Cell]:
-    return [
-        row.id,
-        row.section_code,
-        row.bidder_uscc,
-        row.bidder_name,
-        row.subaccount,
-        row.amount_fen,
-        row.interest_accrued_fen,
-        row.payer_name,
-        row.payer_account,
-        row.bank_reference,
-        row.value_date,
-        row.status,
-        row.refund_due_on,
-    ]
 
 
 def _batch_out(session: Session, batch: RefundBatch, *, detail: bool) -> BatchOut:
@@ -433,7 +403,7 @@ def list_batches(
             ]
             for b in out
         ]
-        return _download(format, "refund-batches", BATCH_COLUMNS, data)
+        return download(format, "refund-batches", BATCH_COLUMNS, data)
     return out
 
 
@@ -475,7 +445,7 @@ def get_batch(
         ]
         for i in out.instructions or []
     ]
-    return _download(format, f"refund-batch-{batch_id}", columns, data)
+    return download(format, f"refund-batch-{batch_id}", columns, data)
 
 
 @router.post("/escrow-interest-credits", response_model=InterestCreditOut, status_code=201)

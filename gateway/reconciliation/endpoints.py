@@ -3,7 +3,6 @@ own center: the token's subject). Lists take `?format=csv|xlsx` for a download o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Literal
 
 import anyio.to_thread
@@ -14,6 +13,7 @@ from gateway.auth.dependencies import require_role
 from gateway.composition import container_of, statement_parsers
 from gateway.db import transaction
 from gateway.finance import exports
+from gateway.finance.downloads import download
 from gateway.finance.matching import MatchingRules
 from gateway.http.schemas import PROBLEM_RESPONSES
 from gateway.reconciliation import reports, service
@@ -42,17 +42,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 ExportFormat = Annotated[
     Literal["json", "csv", "xlsx"], Query(description="json (a page) or a csv/xlsx file")
 ]
-
-
-def _download(
-    fmt: str, title: str, columns: list[exports.Column], rows: list[Sequence[exports.Cell]]
-) -> Response:
-    body = exports.export("csv" if fmt == "csv" else "xlsx", title, columns, rows)
-    return Response(
-        body,
-        media_type=exports.CONTENT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{title}.{fmt}"'},
-    )
 
 
 @router.post(
@@ -135,7 +124,7 @@ def list_matches(
     with container_of(request).sessions() as session:
         if format != "json":
             every = reports.matches(session, caller.subject, run_id, after="", limit=None)
-            return _download(format, "matches", reports.MATCH_COLUMNS, reports.match_rows(every))
+            return download(format, "matches", reports.MATCH_COLUMNS, reports.match_rows(every))
         rows = reports.matches(session, caller.subject, run_id, after=after, limit=limit + 1)
     data: list[MatchOut] = rows[:limit]
     has_more = len(rows) > limit
@@ -161,7 +150,7 @@ def list_unmatched_lines(
                 reports.line_out(r)
                 for r in reports.lines(session, caller.subject, status="open", after=0, limit=None)
             ]
-            return _download(format, "unmatched_lines", reports.LINE_COLUMNS, reports.line_rows(every))
+            return download(format, "unmatched_lines", reports.LINE_COLUMNS, reports.line_rows(every))
         rows = reports.lines(session, caller.subject, status="open", after=after, limit=limit + 1)
         data: list[LineOut] = [reports.line_out(r) for r in rows[:limit]]
     has_more = len(rows) > limit
@@ -184,7 +173,7 @@ def list_unmatched_items(
     with container_of(request).sessions() as session:
         if format != "json":
             every = reports.open_items(session, caller.subject, after="", limit=None)
-            return _download(format, "unmatched_items", reports.ITEM_COLUMNS, reports.item_rows(every))
+            return download(format, "unmatched_items", reports.ITEM_COLUMNS, reports.item_rows(every))
         rows = reports.open_items(session, caller.subject, after=after, limit=limit + 1)
     data: list[ItemOut] = rows[:limit]
     has_more = len(rows) > limit
