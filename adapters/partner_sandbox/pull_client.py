@@ -30,7 +30,7 @@ import httpx
 from contracts.institutions import GuaranteeData, IssuedGuarantee, IssueRequest, QuoteRequest
 from signing.certificates import Sm2Certificate
 from signing.http_signature import sign_request, verify_response
-from signing.letter import LetterData, LetterSigner, issue_letter
+from signing.letter import LetterSigner, issue_letter, letter_for
 from signing.pades_certs import P256Identity
 from signing.signed_data import sign_canonical
 from signing.sm2 import Sm2PrivateKey, Sm2PublicKey
@@ -150,7 +150,6 @@ class PullClient:
 
     def _make_guarantee(self, request: IssueRequest) -> IssuedGuarantee:
         now = self.clock()
-        quote = request.quote
         number = f"{self.number_prefix}{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(6).upper()}"
         data = GuaranteeData.answering(
             request, guarantee_no=number, institution_code=self.code, issued_at=now
@@ -158,23 +157,7 @@ class PullClient:
         letter_b64 = None
         if self.letter_signer is not None:
             letter = issue_letter(
-                LetterData(
-                    guarantee_no=number,
-                    product_title=quote.product.zh,
-                    beneficiary=request.beneficiary_name,
-                    applicant=quote.bidder_name,
-                    applicant_uscc=str(quote.bidder_uscc),
-                    project_name=request.project_name,
-                    section_name=request.section_name,
-                    section_code=str(quote.section_code),
-                    amount_fen=quote.amount_fen.fen,
-                    cover_start=quote.cover_start.isoformat(),
-                    cover_end=quote.cover_end.isoformat(),
-                    institution=self.name,
-                    issue_date=now.astimezone(SHANGHAI).date().isoformat(),
-                    verification_code=request.verification_code,
-                    verify_base_url=request.verify_base_url,
-                ),
+                letter_for(request, data, self.name),
                 self.letter_signer,
             )
             letter_b64 = base64.b64encode(letter.pdf).decode("ascii")

@@ -58,7 +58,7 @@ from contracts.institutions import (
     SurrenderAck,
 )
 from signing.http_signature import sign_request, sign_response, verify_response
-from signing.letter import LetterData, issue_letter
+from signing.letter import issue_letter, letter_for
 from signing.signed_data import sign_canonical
 from signing.sm2 import Sm2PublicKey
 from signing.sm3 import sm3_hex
@@ -237,25 +237,8 @@ class _Partner:
         return issued.model_dump(mode="json")
 
     def _letter(self, request: IssueRequest, data: GuaranteeData) -> str:
-        quote = request.quote
         letter = issue_letter(
-            LetterData(
-                guarantee_no=str(data.guarantee_no),
-                product_title=quote.product.zh,
-                beneficiary=request.beneficiary_name,
-                applicant=quote.bidder_name,
-                applicant_uscc=str(quote.bidder_uscc),
-                project_name=request.project_name,
-                section_name=request.section_name,
-                section_code=str(quote.section_code),
-                amount_fen=quote.amount_fen.fen,
-                cover_start=quote.cover_start.isoformat(),
-                cover_end=quote.cover_end.isoformat(),
-                institution=self.config.name,
-                issue_date=data.issued_at.astimezone(SHANGHAI).date().isoformat(),
-                verification_code=request.verification_code,
-                verify_base_url=request.verify_base_url,
-            ),
+            letter_for(request, data, self.config.name),
             self.identity.letter_signer,
         )
         return base64.b64encode(letter.pdf).decode("ascii")

@@ -40,7 +40,7 @@ from contracts.institutions import (
     SurrenderAck,
 )
 from signing.certificates import Sm2Certificate, create_root_ca, issue_certificate
-from signing.letter import LetterData, LetterSigner, issue_letter
+from signing.letter import LetterSigner, issue_letter, letter_for
 from signing.pades_certs import P256Identity, create_p256_ca, issue_p256_signing_identity
 from signing.signed_data import sign_canonical
 from signing.sm2 import Sm2PrivateKey
@@ -201,7 +201,6 @@ class SandboxInstitution:
         if self.behaviour.refuse_issue:
             raise IssuanceRefused(f"{self.code}: refuses to issue")
         now = self.clock()
-        quote = request.quote
         # Not guessable (domain.md): 48 random bits after the prefix and the issue date.
         number = f"{self.number_prefix}{now.astimezone(SHANGHAI):%Y%m%d}-{secrets.token_hex(6).upper()}"
         data = GuaranteeData.answering(
@@ -211,23 +210,7 @@ class SandboxInstitution:
         letter_b64 = None
         if self.behaviour.render_letter:
             letter = issue_letter(
-                LetterData(
-                    guarantee_no=str(data.guarantee_no),
-                    product_title=quote.product.zh,
-                    beneficiary=request.beneficiary_name,
-                    applicant=quote.bidder_name,
-                    applicant_uscc=str(quote.bidder_uscc),
-                    project_name=request.project_name,
-                    section_name=request.section_name,
-                    section_code=str(quote.section_code),
-                    amount_fen=quote.amount_fen.fen,
-                    cover_start=quote.cover_start.isoformat(),
-                    cover_end=quote.cover_end.isoformat(),
-                    institution=self.name,
-                    issue_date=now.astimezone(SHANGHAI).date().isoformat(),
-                    verification_code=request.verification_code,
-                    verify_base_url=request.verify_base_url,
-                ),
+                letter_for(request, data, self.name),
                 self.identity.letter_signer,
             )
             letter_b64 = base64.b64encode(letter.pdf).decode("ascii")
