@@ -165,11 +165,15 @@ def test_fuzz_mutated_letter_into_verify(
     for _ in range(count):
         position = data.draw(st.integers(min_value=0, max_value=len(pdf) - 1))
         pdf[position] = (pdf[position] + data.draw(st.integers(min_value=1, max_value=255))) % 256
+    # Two mutations of one byte can cancel out (hypothesis found +1 then +255): the letter is then
+    # the signed one again and must still verify.
+    unchanged = bytes(pdf) == issued.pdf
     try:
         result = verify_letter(bytes(pdf), trust)
     except SigningError:
+        assert not unchanged
         return
-    assert not result.ok
+    assert result.ok is unchanged
 
 
 def test_letter_data_refuses_float_amounts_and_bad_dates() -> None:
