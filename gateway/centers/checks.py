@@ -279,15 +279,18 @@ def _deposits(session: Session, section_code: str, wanted: set[str]) -> dict[str
 
 
 def _lock_all(session: Session, section: Section, results: list[Result], *, now: datetime) -> list[Result]:
-    """Lock every valid, not yet locked security through the broker's LOCK transition. The orders are
-    row-locked in one query; each institution hears of its locked guarantees in one event."""
+    """Lock every valid, not yet locked security: guarantees through the broker's LOCK transition,
+    cash deposits through finance. The orders are row-locked in one query, the deposits in another;
+    each institution hears of its locked guarantees in one event."""
     to_lock = [r for r in results if r.verdict.valid and not r.locked and r.verdict.reference is not None]
     numbers = [r.verdict.reference for r in to_lock if r.verdict.kind == "guarantee"]
     apps = {
         app.guarantee_no: app
         for app in session.scalars(
             select(Application)
-            .where(Application.section_code == section.code, Application.guarantee_no.in_(numbers))
+            .where(
+                Application.section_code == section.code, one_of(session, Application.guarantee_no, numbers)
+            )
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -295,6 +298,7 @@ def _lock_all(session: Session, section: Section, results: list[Result], *, now:
     chosen = {id(r) for r in to_lock}
     locked: dict[str, list[str]] = {}
     to_transition: list[Application] = []
+    deposits: list[str] = []
     out = []
     for result in results:
         verdict = result.verdict
@@ -302,7 +306,7 @@ def _lock_all(session: Session, section: Section, results: list[Result], *, now:
             out.append(result)
             continue
         if verdict.kind == "deposit":
-            finance.lock_deposit(session, verdict.reference, now=now)
+            deposits.append(verdict.reference)
             out.append(Result(result.bidder, verdict, True))
             continue
         app = apps.get(verdict.reference)
@@ -318,6 +322,7 @@ def _lock_all(session: Session, section: Section, results: list[Result], *, now:
             to_transition.append(app)
             locked.setdefault(app.institution_code or "", []).append(verdict.reference)
         out.append(Result(result.bidder, verdict, True))
+    finance.lock_deposits(session, deposits, now=now)
     # One bulk LOCK: the same per-order state change, audit record and application.locked event as
     # broker.transition, written with one INSERT per table instead of three statements per order.
     broker.transition_many(
