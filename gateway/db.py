@@ -20,6 +20,7 @@ from sqlalchemy import (
     Dialect,
     Engine,
     MetaData,
+    String,
     TypeDecorator,
     any_,
     bindparam,
@@ -132,7 +133,10 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     """`column IN values`, sent as `column = ANY(:array)` on PostgreSQL: one parameter however many
     values (a center names up to 5,000 bidders), one statement text for the plan cache."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+        # A text array without the column's length: a cast to varchar(18)[] would cut a longer value
+        # down to one that matches.
+        element = String() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(element)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
 

@@ -26,9 +26,15 @@ _SCRATCH = Table(
     Column("flag", Boolean),
     Column("name", String(200)),
 )
+
+
+def _id(n: int) -> str:
+    return f"9144030000000{n:05d}"  # as long as the column: a longer value must not match it
+
+
 _ROWS = [
     {
-        "id": f"id{n:05d}",
+        "id": _id(n),
         "blob": bytes(range(256)) * 40 + n.to_bytes(4, "big") if n % 7 else None,
         "day": date(2026, 1, 1 + n % 28),
         "at": datetime(2026, 11, 22, 1, 2, 3, n, tzinfo=UTC),
@@ -51,12 +57,17 @@ def scratch(engine: Engine) -> Iterator[Engine]:
 
 def test_one_of_finds_exactly_the_named_values_however_many(scratch: Engine) -> None:
     # 5,000 names (a center may name that many bidders), most of them absent
-    wanted = {f"id{n:05d}" for n in range(0, 10_000, 2)}
+    wanted = {_id(n) for n in range(0, 10_000, 2)}
     with Session(scratch) as session:
         found = set(session.scalars(select_(_SCRATCH.c.id).where(one_of(session, _SCRATCH.c.id, wanted))))
         assert found == {row["id"] for row in _ROWS if row["id"] in wanted}
         assert len(found) == 150
         assert not set(session.scalars(select_(_SCRATCH.c.id).where(one_of(session, _SCRATCH.c.id, []))))
+        # a value longer than the column is not cut down to one that matches
+        too_long = {_id(0) + "x", _id(2) + " " * 20}
+        assert not set(
+            session.scalars(select_(_SCRATCH.c.id).where(one_of(session, _SCRATCH.c.id, too_long)))
+        )
 
 
 def test_binary_results_read_the_same_values_and_use_the_binary_protocol_on_postgresql(
