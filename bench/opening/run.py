@@ -187,7 +187,8 @@ def _backend_cpu(session: Session) -> Callable[[], float]:
 
 
 def best(timings: list[Timing]) -> Timing:
-    return min(timings, key=lambda t: t.wall)
+    """Each figure's best over the runs (on a loaded machine the least disturbed run of each)."""
+    return Timing(*(min(values) for values in zip(*timings, strict=True)))
 
 
 def bare_verify(container: Container, count: int) -> Timing:
