@@ -8,12 +8,27 @@ PostgreSQL goes through psycopg 3.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event, text
+from psycopg import pq
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Dialect,
+    Engine,
+    MetaData,
+    String,
+    TypeDecorator,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -64,7 +79,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _configure_postgresql(engine)
+    return engine
+
+
+BINARY_RESULTS = "binary_results"
+"""Execution option: on PostgreSQL, fetch this statement's rows in the binary protocol. Worth it for
+rows carrying large `bytea` values (letters): the text protocol sends them hex-encoded, twice the
+bytes, and decoding the hex costs more than the query (1,000 65 KB letters: ~215 ms text, ~65 ms
+binary). Only for statements whose column types psycopg loads in binary the same as in text (the
+built-in types: text, integers, dates, timestamps, bytea, booleans); ignored on SQLite."""
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _result_format(
+        _connection: Any, cursor: Any, _statement: str, _parameters: Any, context: Any, _executemany: bool
+    ) -> None:
+        if context is not None and context.execution_options.get(BINARY_RESULTS):
+            cursor.format = pq.Format.BINARY
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -93,6 +127,17 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One use case, one transaction: commit on success, roll back on any exception."""
     with sessions() as session, session.begin():
         yield session
+
+
+def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`, sent as `column = ANY(:array)` on PostgreSQL: one parameter however many
+    values (a center names up to 5,000 bidders), one statement text for the plan cache."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A text array without the column's length: a cast to varchar(18)[] would cut a longer value
+        # down to one that matches.
+        element = String() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(element)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 def ping(engine: Engine) -> None:

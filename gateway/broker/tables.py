@@ -76,7 +76,7 @@ class Guarantee(Base):
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
     bidder_uscc: Mapped[str] = mapped_column(String(18), index=True)
     institution_code: Mapped[str] = mapped_column(String(64))
-    section_code: Mapped[str] = mapped_column(String(64))
+    section_code: Mapped[str] = mapped_column(String(64), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     premium_fen: Mapped[int] = mapped_column(BigInteger)
     cover_start: Mapped[date] = mapped_column(Date)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from gateway.audit.tables import AuditRecord
 from gateway.db import transaction
-from gateway.deposits.errors import WrongState
+from gateway.deposits.errors import DepositNotFound, WrongState
+from gateway.deposits.tables import Deposit
 from gateway.finance import section_events
 from tests.deposits.deposit_factories import DEPOSIT, World, bidder
 
@@ -83,6 +85,25 @@ def test_forfeit_and_lock_only_from_the_right_states(world: World) -> None:
         else:
             raise AssertionError("a forfeited deposit was locked")
     assert world.finance_post(f"/finance/v1/deposits/{deposit_id}/forfeit", {"reason": ""}).status_code == 422
+
+
+def test_lock_deposits_locks_a_whole_opening_at_once_all_or_nothing(world: World) -> None:
+    section = world.add_section()
+    ids = [world.notice(section, n).json()["deposit_id"] for n in (1, 2, 3)]
+    with transaction(world.container.sessions) as session:
+        section_events.lock_deposit(session, ids[0], now=world.clock())  # already locked: no change
+        section_events.lock_deposits(session, ids, now=world.clock())
+        section_events.lock_deposits(session, [], now=world.clock())
+    with world.container.sessions() as session:
+        assert [session.get(Deposit, i).status for i in ids] == ["locked"] * 3  # type: ignore[union-attr]
+    fresh = world.notice(section, 4).json()["deposit_id"]
+    forfeit = world.finance_post(f"/finance/v1/deposits/{ids[2]}/forfeit", {"reason": "中标人拒签合同"})
+    assert forfeit.status_code == 200, forfeit.text
+    for refused, error in (([fresh, ids[2]], WrongState), ([fresh, "dep_missing"], DepositNotFound)):
+        with pytest.raises(error), transaction(world.container.sessions) as session:
+            section_events.lock_deposits(session, refused, now=world.clock())
+        with world.container.sessions() as session:
+            assert session.get(Deposit, fresh).status == "held"  # type: ignore[union-attr]  # nothing locked
 
 
 def test_exceptions_resolve_once(world: World) -> None:
