@@ -49,6 +49,28 @@ version 2 hashed, without an SM3 per request. The transfer preimage is unchanged
 text in its ``request_hash`` field), so the transfer hash and the entry chain cover it exactly as
 they covered the digest, and `check()` verifies rows of either version with the same code. A replay
 against a version-2 row computes the version-2 fingerprint of the new request and compares digests.
+
+Node hash, version 3 (rows written from version 3 on). One SM3 per transfer instead of three: a
+transfer and its two entries share one hash, the SM3 of::
+
+    N3|id|kind|debit_account|credit_account|amount|currency|code|meta|pending_id|reverses_id|
+       timeout_at|created_at|request_hash|
+       side|account|account_seq|posted|pending|balance_before|balance_after|debits_posted|
+       credits_posted|debits_pending|credits_pending|created_at|prev_hash|      (the debit entry)
+       side|account|...|prev_hash|                                              (the credit entry)
+
+(the transfer fields as in ``T2``, then each entry's fields with ``side`` ``1:D`` and ``1:C``, in
+that order; the same field encoding). The value is stored in the transfer's ``hash`` and in both
+entries' ``hash``. Each entry still links to its account's previous entry by ``prev_hash``, and the
+account row keeps the head, so the per-account chains are as before; the node hash covers every
+column of the three rows and both predecessors, so editing, inserting or deleting any of them breaks
+the node, a link or a head exactly as with ``T2``/``E2``. A node hash tells only that one of its three
+rows changed, not which: `check()` then reports the transfer and both entries.
+
+Rows of versions 2 and 3 are told apart by the rows themselves: a version-3 transfer and its entries
+carry the same hash, which ``T2``/``E2`` digests of different preimages never do. An entry that
+carries its transfer's hash is verified as part of the node (`check()`, pass 2); any other entry and
+transfer as ``E2``/``T2``; a row claiming version 3 that does not verify as a node is reported.
 """
 
 from __future__ import annotations
@@ -56,7 +78,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 GENESIS: Final = "0" * 64
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -177,6 +199,90 @@ def transfer_hash_of(
         f"{len(credit_account)}:{credit_account}|{amount}|{len(currency)}:{currency}|"
         f"{len(code)}:{code}|{len(meta)}:{meta}|{text(pending_id)}|{text(reverses_id)}|"
         f"{timeout}|{created}|{len(request_hash)}:{request_hash}|".encode()
+    )
+
+
+NODE_TAG: Final = "N3|"
+
+
+def node_hash_of(
+    id: str,  # noqa: A002 - the transfer's column name
+    kind: str, debit_account: str, credit_account: str, amount: int, currency: str, code: str, meta: str,
+    pending_id: str | None, reverses_id: str | None, timeout: str, created: str, request_hash: str,
+    posted: int, pending: int,
+    debit_seq: int, debit_before: int, debit_after: int, debit_dp: int, debit_cp: int, debit_dpe: int,
+    debit_cpe: int, debit_prev: str,
+    credit_seq: int, credit_before: int, credit_after: int, credit_dp: int, credit_cp: int, credit_dpe: int,
+    credit_cpe: int, credit_prev: str,
+) -> str:  # fmt: skip
+    """The version-3 node hash, the write path's form: positional, timestamps already encoded
+    (`micros`), the entries on the transfer's own accounts at its time, both moving by ``posted`` and
+    ``pending`` (as the write path makes them). `node_hash` is the general form; both give the very
+    same preimage."""
+    moved = f"{posted}|{pending}|"
+    return sm3_hex(
+        f"N3|{len(id)}:{id}|{len(kind)}:{kind}|{len(debit_account)}:{debit_account}|"
+        f"{len(credit_account)}:{credit_account}|{amount}|{len(currency)}:{currency}|"
+        f"{len(code)}:{code}|{len(meta)}:{meta}|{text(pending_id)}|{text(reverses_id)}|"
+        f"{timeout}|{created}|{len(request_hash)}:{request_hash}|"
+        f"1:D|{len(debit_account)}:{debit_account}|{debit_seq}|{moved}{debit_before}|{debit_after}|"
+        f"{debit_dp}|{debit_cp}|{debit_dpe}|{debit_cpe}|{created}|{len(debit_prev)}:{debit_prev}|"
+        f"1:C|{len(credit_account)}:{credit_account}|{credit_seq}|{moved}{credit_before}|"
+        f"{credit_after}|{credit_dp}|{credit_cp}|{credit_dpe}|{credit_cpe}|{created}|{len(credit_prev)}:{credit_prev}|".encode()
+    )
+
+
+class NodeEntry(NamedTuple):
+    """One entry's hashed fields in a version-3 node (its ``account`` is the account's code)."""
+
+    account: str
+    account_seq: int
+    side: str
+    posted: int
+    pending: int
+    balance_before: int
+    balance_after: int
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    created_at: datetime
+    prev_hash: str
+
+
+def node_hash(
+    *,
+    id: str,  # noqa: A002 - the transfer's column name
+    kind: str,
+    debit_account: str,
+    credit_account: str,
+    amount: int,
+    currency: str,
+    code: str,
+    meta: str,
+    pending_id: str | None,
+    reverses_id: str | None,
+    timeout_at: datetime | None,
+    created_at: datetime,
+    request_hash: str,
+    debit: NodeEntry,
+    credit: NodeEntry,
+) -> str:
+    """The version-3 node hash of a transfer and its debit and credit entries, from stored columns
+    (what `check()` recomputes; any field may hold anything there, so every one is encoded)."""
+    head = (
+        f"N3|{len(id)}:{id}|{len(kind)}:{kind}|{text(debit_account)}|{text(credit_account)}|{amount}|"
+        f"{text(currency)}|{text(code)}|{text(meta)}|{text(pending_id)}|{text(reverses_id)}|"
+        f"{micros(timeout_at)}|{micros(created_at)}|{text(request_hash)}|"
+    )
+    return sm3_hex((head + _node_entry(debit) + _node_entry(credit)).encode())
+
+
+def _node_entry(entry: NodeEntry) -> str:
+    return (
+        f"{text(entry.side)}|{text(entry.account)}|{entry.account_seq}|{entry.posted}|{entry.pending}|"
+        f"{entry.balance_before}|{entry.balance_after}|{entry.debits_posted}|{entry.credits_posted}|"
+        f"{entry.debits_pending}|{entry.credits_pending}|{micros(entry.created_at)}|{text(entry.prev_hash)}|"
     )
 
 
