@@ -204,16 +204,12 @@ def test_a_transfer_and_its_entries_share_one_node_hash(book: Ledger) -> None:
     for i in range(3):
         book.transfer(id=f"t-{i}", debit="bank", credit="deposit", amount=5 + i, code="deposit")
     with book.engine.connect() as c:
-        transfers: dict[str, str] = dict(
-            c.execute(text("SELECT id, hash FROM ledger_transfers")).tuples().all()
-        )
+        transfers: dict[str, str] = dict(c.execute(text("SELECT id, hash FROM ledger_transfers")).all())
         entries = c.execute(
             text("SELECT e.transfer_id, a.code, e.account_seq, e.prev_hash, e.hash FROM ledger_entries e "
                  "JOIN ledger_accounts a ON a.id = e.account_id ORDER BY a.code, e.account_seq")
         ).all()  # fmt: skip
-        heads: dict[str, str] = dict(
-            c.execute(text("SELECT code, head_hash FROM ledger_accounts")).tuples().all()
-        )
+        heads: dict[str, str] = dict(c.execute(text("SELECT code, head_hash FROM ledger_accounts")).all())
     assert len(set(transfers.values())) == 3
     assert all(digest == transfers[transfer_id] for transfer_id, _, _, _, digest in entries)
     for account in ("bank", "deposit"):
