@@ -16,6 +16,7 @@ concurrent identical submissions see each other. On SQLite ``BEGIN IMMEDIATE`` m
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -246,6 +247,14 @@ class Ledger:
     ) -> list[Transfer] | list[Transfer | LedgerError]:
         """A batch. ``atomic=True``: all or nothing, the first refusal is raised (its ``index`` says
         which item). ``atomic=False``: each item stands alone; refusals come back in place."""
+        if len(items) < _PAUSE_COLLECTOR_FROM:
+            return self._submit_batch(items, atomic=atomic)
+        with _collector_paused():
+            return self._submit_batch(items, atomic=atomic)
+
+    def _submit_batch(
+        self, items: Sequence[TransferSpec], *, atomic: bool
+    ) -> list[Transfer] | list[Transfer | LedgerError]:
         requests: list[Request] = []
         refused: dict[int, LedgerError] = {}
         for index, item in enumerate(items):
@@ -432,6 +441,32 @@ class Ledger:
             except SQLAlchemyError as exc:
                 raise StorageError(f"the ledger database failed: {type(exc).__name__}") from exc
         raise TransactionConflict("concurrent update; roll back and retry")  # pragma: no cover
+
+
+_PAUSE_COLLECTOR_FROM = 64
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """CPython's cycle collector paused while one large batch is parsed, planned and written.
+
+    A 1,000-transfer batch makes about 7,000 container objects (requests, rows, results) that all live
+    until the batch ends and are then freed by reference counting. A collection run mid-batch only
+    traverses them and promotes them to older generations, which brings on full collections of the
+    whole process: about a tenth of the batch's CPU time in `bench/ledger`. Nothing is left
+    uncollected: reference counting frees as usual, and cycles made meanwhile (by any thread) wait
+    for the next collection after the batch. The switch is process-wide, so the call turns it back on
+    only if it turned it off itself: a concurrent batch that found it off leaves it alone, and an
+    application that runs with it off keeps it off (one that switches it off while a batch runs finds
+    it back on when the batch ends)."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 _LOCKED_COLUMNS = (

@@ -197,6 +197,37 @@ def test_non_atomic_batch_refuses_items_in_place(opened: Ledger) -> None:
     assert opened.check().clean
 
 
+def test_a_large_batch_leaves_the_garbage_collector_as_it_found_it(opened: Ledger) -> None:
+    """Batches of 64+ items pause the cycle collector while they run (`ledger.book._collector_paused`):
+    it is on again afterwards, after a refusal too, and an application that runs with it off keeps
+    it off."""
+    import gc
+
+    def batch(prefix: str, last_amount: int) -> list[TransferSpec]:
+        items: list[TransferSpec] = [
+            {"id": f"{prefix}-{i}", "debit": BANK, "credit": DEPOSIT, "amount": 1, "code": "deposit_received"}
+            for i in range(70)
+        ]
+        items.append({"id": f"{prefix}-out", "debit": DEPOSIT, "credit": BANK, "amount": last_amount,
+                      "code": "refund"})  # fmt: skip
+        return items
+
+    assert gc.isenabled()
+    assert len(opened.submit(batch("a", 70))) == 71
+    assert gc.isenabled()
+    with pytest.raises(LedgerError):
+        opened.submit(batch("b", 1_000))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert len(opened.submit(batch("c", 70))) == 71
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert opened.balance(DEPOSIT).net == 0
+    assert opened.check().clean
+
+
 def test_balance_as_of_and_entries_paging(opened: Ledger, clock: Clock) -> None:
     start = clock.now
     for i in range(5):
