@@ -390,30 +390,31 @@ def plan(
     for request in requests:
         try:
             if request.action == "transfer" and request.id not in transfers:
-                # The common case inline (`_new_transfer` is the same decision for the general path).
+                # The common case inline: what `_new_transfer` decides for a plain posted transfer.
                 debit, credit = accounts.get(request.debit), accounts.get(request.credit)  # type: ignore[arg-type]
                 if debit is None or credit is None:
                     missing = request.debit if debit is None else request.credit
                     raise AccountNotFound(f"no account {missing!r}")
-                move = _new_transfer(request, debit, credit, at)
-            else:
-                decided = _decide(request, state, at)
-                if isinstance(decided, Transfer):  # an idempotent replay
-                    results.append(decided)
-                    continue
-                move = decided
-            row = _apply(request, move, state, out, at)
+                if request.pending or request.currency is not None or debit.currency != credit.currency:
+                    _apply(request, *_new_transfer(request, debit, credit, at), state, out, at)
+                else:
+                    _apply(request, _POSTED, debit, credit, _given(request.amount), debit.currency,
+                           _given(request.code), None, None, None, None, state, out, at)  # fmt: skip
+                continue
+            decided = _decide(request, state, at)
+            if isinstance(decided, Transfer):  # an idempotent replay
+                results.append(decided)
+                continue
+            _apply(request, *decided, state, out, at)
         except LedgerError as error:
             error.index = request.index
             if atomic:
                 raise
             results.append(error)
-            continue
-        results.append(transfer_of(row.id, row.kind, row.debit_account, row.credit_account, row.amount,
-                                   row.currency, row.code, {} if row.meta == "{}" else json.loads(row.meta),
-                                   row.created_at, row.pending_id, row.reverses_id, row.timeout_at,
-                                   False))  # fmt: skip
     return out
+
+
+_POSTED: Final = TransferKind.POSTED
 
 
 class _At(NamedTuple):
@@ -531,16 +532,19 @@ def _resolution(request: Request, state: State, at: _At) -> _Move:
                  hold.currency, code, pending_id=hold.id, hold_amount=hold.amount)  # fmt: skip
 
 
-def _apply(request: Request, move: _Move, state: State, out: Plan, at: _At) -> TransferRow:
-    """Check both accounts' new totals, then (only then) move them and emit the rows: the transfer
-    and its two entries, all three carrying the one version-3 node hash (`hashing.node_hash_of`)."""
-    kind, debit, credit, amount = move.kind, move.debit, move.credit, move.amount
+def _apply(
+    request: Request, kind: TransferKind, debit: AccountState, credit: AccountState, amount: int,
+    currency: str, code: str, pending_id: str | None, reverses_id: str | None, timeout_at: datetime | None,
+    hold_amount: int | None, state: State, out: Plan, at: _At,
+) -> None:  # fmt: skip
+    """Check both accounts' new totals, then (only then) move them and emit the rows (the transfer
+    and its two entries, all three carrying the one version-3 node hash, `hashing.node_hash_of`) and
+    the result. The fields are a `_Move`'s, spread out."""
     if kind is TransferKind.POSTED or kind is TransferKind.REVERSAL:
         posted, pending = amount, 0
     elif kind is TransferKind.PENDING:
         posted, pending = 0, amount
     else:
-        hold_amount = move.hold_amount
         if hold_amount is None:
             raise ValueError(f"a {kind.value} needs its hold's amount")
         posted, pending = (amount if kind is TransferKind.POST else 0), -hold_amount
@@ -573,8 +577,7 @@ def _apply(request: Request, move: _Move, state: State, out: Plan, at: _At) -> T
 
     transfer_id, kind_text, meta = request.id, KIND_TEXT[kind], request.meta
     request_hash = request.request_hash
-    debit_code, credit_code, currency, code = debit.code, credit.code, move.currency, move.code
-    pending_id, reverses_id, timeout_at = move.pending_id, move.reverses_id, move.timeout_at
+    debit_code, credit_code = debit.code, credit.code
     digest = hashing.node_hash_of(
         transfer_id, kind_text, debit_code, credit_code, amount, currency, code, meta, pending_id,
         reverses_id, "~" if timeout_at is None else hashing.micros(timeout_at), at.text, request_hash,
@@ -594,11 +597,14 @@ def _apply(request: Request, move: _Move, state: State, out: Plan, at: _At) -> T
     credit.credits_posted, credit.credits_pending, credit.entry_seq = new_cp, new_cpe, c_seq
     debit.head_hash = credit.head_hash = digest
     debit.dirty = credit.dirty = True
+    now = at.now
     row = TransferRow(transfer_id, kind, debit_code, credit_code, amount, currency, code, meta, pending_id,
-                      reverses_id, timeout_at, at.now, request_hash, digest)  # fmt: skip
+                      reverses_id, timeout_at, now, request_hash, digest)  # fmt: skip
     state.transfers[transfer_id] = row
     if pending_id is not None:
         state.resolutions[pending_id] = row
     if reverses_id is not None:
         state.reversals[reverses_id] = transfer_id
-    return row
+    out.results.append(transfer_of(transfer_id, kind, debit_code, credit_code, amount, currency, code,
+                                   {} if meta == "{}" else json.loads(meta), now, pending_id, reverses_id,
+                                   timeout_at, False))  # fmt: skip

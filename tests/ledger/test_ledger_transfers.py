@@ -283,6 +283,32 @@ def test_database_refuses_edits_and_deletes(opened: Ledger, statement: str) -> N
     assert opened.check().clean
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "id = id + 100",
+        "code = 'platform:other'",
+        "kind = 'expense'",
+        "currency = 'USD'",
+        "debits_must_not_exceed_credits = NOT debits_must_not_exceed_credits",
+        "credits_must_not_exceed_debits = NOT credits_must_not_exceed_debits",
+        "created_at = '2020-01-01 00:00:00'",
+        # Named beside the totals the ledger updates: the trigger runs for any UPDATE naming one (0015).
+        "debits_posted = debits_posted + 1, entry_seq = entry_seq, kind = 'expense'",
+    ],
+)
+def test_the_identity_trigger_refuses_every_identity_column(opened: Ledger, change: str) -> None:
+    """On an account without entries or transfers, so no key or constraint but the trigger objects."""
+    with pytest.raises(DBAPIError) as refused, opened.engine.begin() as c:
+        c.execute(text(f"UPDATE ledger_accounts SET {change} WHERE code = '{FEE}'"))
+    assert "identity is immutable" in str(refused.value)
+    with opened.engine.begin() as c:  # the totals alone, as the ledger writes them
+        c.execute(
+            text(f"UPDATE ledger_accounts SET debits_posted = 0, head_hash = head_hash WHERE code = '{FEE}'")
+        )
+    assert opened.check().clean
+
+
 def test_writes_inside_the_callers_transaction_commit_or_roll_back_with_it(opened: Ledger) -> None:
     with opened.engine.connect() as c:
         with c.begin() as outer:
