@@ -152,15 +152,28 @@ def _node_fields() -> dict[str, object]:
 
 def test_node_hash_is_sm3_of_the_documented_preimage() -> None:
     debit = hashing.NodeEntry("bank", 3, "D", 500, 0, 100, 600, 700, 100, 0, 0, NOW, "a" * 64)
-    credit = hashing.NodeEntry("存款|1:x", 9, "C", 500, 0, -5, 495, 0, 495, 0, 0, NOW, hashing.GENESIS)
+    credit = hashing.NodeEntry(
+        "存款|1:x", 9, "C", 500, -7, -5, 495, 0, 495, 0, 2**63 - 1, NOW, hashing.GENESIS
+    )
     digest = hashing.node_hash(**_node_fields(), debit=debit, credit=credit)  # type: ignore[arg-type]
     micros = int(NOW.timestamp()) * 1_000_000
-    preimage = (
-        f'N3|3:t-1|6:posted|4:bank|6:存款|1:x|500|3:CNY|7:deposit|7:{{"a":1}}|~|1:o|~|{micros}|9:R3|~|1|1||'
-        f"1:D|4:bank|3|500|0|100|600|700|100|0|0|{micros}|64:{'a' * 64}|"
-        f"1:C|6:存款|1:x|9|500|0|-5|495|0|495|0|0|{micros}|64:{hashing.GENESIS}|"
+    text_part = (
+        f'N3|3:t-1|6:posted|4:bank|6:存款|1:x|3:CNY|7:deposit|7:{{"a":1}}|~|1:o|~|{micros}|9:R3|~|1|1||'
+        f"1:D|4:bank|{micros}|64:{'a' * 64}|"
+        f"1:C|6:存款|1:x|{micros}|64:{hashing.GENESIS}|"
     )
-    assert digest == _reference_sm3(preimage.encode())
+    numbers = [500, 3, 500, 0, 100, 600, 700, 100, 0, 0, 9, 500, -7, -5, 495, 0, 495, 0, 2**63 - 1]
+    binary_part = b"".join(n.to_bytes(8, "big", signed=True) for n in numbers)
+    assert digest == _reference_sm3(text_part.encode() + binary_part)
+
+
+def test_a_stored_integer_outside_64_bits_or_not_an_integer_never_verifies() -> None:
+    debit = hashing.NodeEntry("bank", 3, "D", 500, 0, 100, 600, 700, 100, 0, 0, NOW, "a" * 64)
+    credit = hashing.NodeEntry("dep", 9, "C", 500, 0, -5, 495, 0, 495, 0, 0, NOW, hashing.GENESIS)
+    assert hashing.node_hash(**_node_fields(), debit=debit, credit=credit) is not None  # type: ignore[arg-type]
+    for bad in (2**63, "500", 500.0, True):
+        wrong = credit._replace(credits_pending=bad)  # type: ignore[arg-type]
+        assert hashing.node_hash(**_node_fields(), debit=debit, credit=wrong) is None  # type: ignore[arg-type]
 
 
 @settings(max_examples=200, deadline=None)
@@ -173,18 +186,20 @@ def test_node_hash_is_sm3_of_the_documented_preimage() -> None:
 def test_the_write_path_node_hash_equals_the_general_form(
     texts: list[str], ints: list[int], timeout: datetime | None, optional: list[str | None]
 ) -> None:
-    """`node_hash_of` (the write path: positional, both entries moving by the same amounts) and
-    `node_hash` (what `check()` recomputes from stored rows) give the same digest."""
+    """`node_hash_of` (the write path: positional, kind and account codes encoded beforehand, both
+    entries moving by the same amounts) and `node_hash` (what `check()` recomputes from stored rows)
+    give the same digest."""
     id_, debit_account, credit_account, code, meta, request_hash = texts
     amount, posted, pending = ints[:3]
     d_seq, d_before, d_after, d_dp, d_cp, d_dpe, d_cpe = ints[3:10]
     c_seq, c_before, c_after, c_dp, c_cp, c_dpe, c_cpe = ints[10:]
     d_prev, c_prev = "d" * 64, "c" * 64
     fast = hashing.node_hash_of(
-        id_, "post", debit_account, credit_account, amount, "CNY", code, meta, optional[0], optional[1],
-        hashing.micros(timeout), hashing.micros(NOW), request_hash, posted, pending,
-        d_seq, d_before, d_after, d_dp, d_cp, d_dpe, d_cpe, d_prev,
-        c_seq, c_before, c_after, c_dp, c_cp, c_dpe, c_cpe, c_prev,
+        id_, hashing.field("post"), hashing.field(debit_account), hashing.field(credit_account), "CNY", code,
+        meta, optional[0], optional[1], hashing.micros(timeout), hashing.micros(NOW), request_hash, d_prev,
+        c_prev, amount, posted, pending,
+        d_seq, d_before, d_after, d_dp, d_cp, d_dpe, d_cpe,
+        c_seq, c_before, c_after, c_dp, c_cp, c_dpe, c_cpe,
     )  # fmt: skip
     general = hashing.node_hash(
         id=id_, kind="post", debit_account=debit_account, credit_account=credit_account, amount=amount,
