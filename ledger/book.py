@@ -310,7 +310,7 @@ class Ledger:
             accounts = _lock_accounts(cursor, sql, sorted(codes))
             # Only now, under the locks, look at what exists: a concurrent writer of the same id or a
             # resolution of the same hold holds one of these locks, so it has committed or not started.
-            existing = _existing_ids(cursor, sql, sorted(set(in_batch) - known.keys()))
+            existing = _existing_ids(cursor, sql, list(in_batch.keys() - known.keys()))
         if existing:
             known.update(_transfers_where(c, t.id, existing))
         state = State(accounts=accounts, transfers=known, resolutions={}, reversals={})
@@ -322,7 +322,7 @@ class Ledger:
         result = plan(requests, state, now=now, atomic=atomic, db_time=sql.db_time(now))
         if result.transfers:
             with _driver_cursor(c) as cursor:
-                _write_rows(cursor, sql, result, [a for a in accounts.values() if a.dirty])
+                _write_rows(cursor, sql, result, accounts.values())
         return result
 
     def get_transfer(self, id: str) -> Transfer | None:  # noqa: A002
@@ -559,11 +559,12 @@ _PG_UPDATE_ACCOUNTS = f"""
 _COPY_FROM = 16  # below this many transfers, plain INSERTs beat COPY's extra round trips
 
 
-def _write_rows(cursor: Any, sql: _Sql, result: Plan, accounts: list[AccountState]) -> None:
+def _write_rows(cursor: Any, sql: _Sql, result: Plan, accounts: Iterable[AccountState]) -> None:
     """Plain tuples straight to the driver, no per-row SQLAlchemy processing: on PostgreSQL (from 16
-    transfers on) one COPY per table and one UPDATE for all accounts; otherwise one executemany each."""
+    transfers on) one COPY per table and one UPDATE for all accounts; otherwise one executemany each.
+    Only the accounts the plan moved (``dirty``) are updated."""
     updates = [(a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.entry_seq,
-                a.head_hash, a.id) for a in accounts]  # fmt: skip
+                a.head_hash, a.id) for a in accounts if a.dirty]  # fmt: skip
     if not sql.postgresql or len(result.transfers) < _COPY_FROM:
         cursor.executemany(sql.insert_transfer, result.transfers)
         cursor.executemany(sql.insert_entry, result.entries)

@@ -241,7 +241,8 @@ def node_hash_of(
                     credit_cp, credit_dpe, credit_cpe)  # fmt: skip
     return sm3_hex(
         f"N3|{len(id)}:{id}|{kind_field}|{debit_field}|{credit_field}|{len(currency)}:{currency}|"
-        f"{len(code)}:{code}|{len(meta)}:{meta}|{text(pending_id)}|{text(reverses_id)}|{timeout}|{created}|"
+        f"{len(code)}:{code}|{len(meta)}:{meta}|{'~' if pending_id is None else field(pending_id)}|"
+        f"{'~' if reverses_id is None else field(reverses_id)}|{timeout}|{created}|"
         f"{len(request_hash)}:{request_hash}|1:D|{debit_field}|{created}|{len(debit_prev)}:{debit_prev}|"
         f"1:C|{credit_field}|{created}|{len(credit_prev)}:{credit_prev}|".encode()
         + numbers
