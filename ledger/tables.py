@@ -163,7 +163,7 @@ ACCOUNT_IDENTITY = (
 APPEND_ONLY = ("ledger_transfers", "ledger_entries")
 # The identity trigger runs only for UPDATEs that name an identity column: one that names none cannot
 # change one, and the ledger's own balance updates (totals and chain head only) then skip the trigger
-# (migration 0015_ledger_identity_trigger_columns).
+# (migration 0015_ledger_identity_trigger).
 _IDENTITY_UPDATE = f"UPDATE OF {', '.join(ACCOUNT_IDENTITY)}"
 
 

@@ -7,7 +7,7 @@ call per row on PostgreSQL). An UPDATE whose SET list names no identity column c
 ``BEFORE UPDATE OF <identity columns>`` refuses exactly the same changes. On PostgreSQL the trigger
 keeps refusing DELETE as before (same function).
 
-Revision ID: 0015_ledger_identity_trigger_columns
+Revision ID: 0015_ledger_identity_trigger
 Revises: 0013_claim_deadline_provisional
 Create Date: 2026-11-22
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015_ledger_identity_trigger_columns"
+revision = "0015_ledger_identity_trigger"
 down_revision = "0013_claim_deadline_provisional"
 branch_labels = None
 depends_on = None
