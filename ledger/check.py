@@ -4,13 +4,15 @@ Two streamed passes over a consistent snapshot (REPEATABLE READ on PostgreSQL, t
 transaction on SQLite):
 
 1. entries by account and sequence: sequence numbers without gaps, each entry's before/after totals
-   follow from the previous entry and its own amounts, its hash and its link to the previous hash,
-   the account's constraint after every entry, and at the end the account row's stored totals equal
-   the sum of the entries and its stored chain head equals the last entry;
+   follow from the previous entry and its own amounts, its link to the previous hash and (hash
+   version 2) its own ``E2`` hash, the account's constraint after every entry, and at the end the
+   account row's stored totals equal the sum of the entries and its stored chain head equals the
+   last entry;
 2. entries by transfer, joined to the transfer and the hold or original it refers to: each transfer's
-   hash, exactly one debit and one credit entry on its two accounts with the amounts its kind implies
-   (so debits equal credits), a post never above its hold, an expiry only after the timeout, a
-   reversal that mirrors its original.
+   hash (``T2``, or for version 3 the node hash over the transfer and both of its entries, see
+   `ledger.hashing`), exactly one debit and one credit entry on its two accounts with the amounts its
+   kind implies (so debits equal credits), a post never above its hold, an expiry only after the
+   timeout, a reversal that mirrors its original.
 """
 
 from __future__ import annotations
