@@ -4,13 +4,15 @@ Two streamed passes over a consistent snapshot (REPEATABLE READ on PostgreSQL, t
 transaction on SQLite):
 
 1. entries by account and sequence: sequence numbers without gaps, each entry's before/after totals
-   follow from the previous entry and its own amounts, its hash and its link to the previous hash,
-   the account's constraint after every entry, and at the end the account row's stored totals equal
-   the sum of the entries and its stored chain head equals the last entry;
+   follow from the previous entry and its own amounts, its link to the previous hash and (hash
+   version 2) its own ``E2`` hash, the account's constraint after every entry, and at the end the
+   account row's stored totals equal the sum of the entries and its stored chain head equals the
+   last entry;
 2. entries by transfer, joined to the transfer and the hold or original it refers to: each transfer's
-   hash, exactly one debit and one credit entry on its two accounts with the amounts its kind implies
-   (so debits equal credits), a post never above its hold, an expiry only after the timeout, a
-   reversal that mirrors its original.
+   hash (``T2``, or for version 3 the node hash over the transfer and both of its entries, see
+   `ledger.hashing`), exactly one debit and one credit entry on its two accounts with the amounts its
+   kind implies (so debits equal credits), a post never above its hold, an expiry only after the
+   timeout, a reversal that mirrors its original.
 """
 
 from __future__ import annotations
@@ -107,13 +109,14 @@ def run_check(c: Connection, *, progress: Callable[[int, int], None] | None = No
         if r.prev_hash != prev["hash"]:
             report.add("hash_chain_broken", f"entry #{r.account_seq} does not link to its predecessor",
                        account=code, transfer=r.transfer_id)  # fmt: skip
-        fields = {k: getattr(r, k) for k in _ENTRY_HASHED}
-        if (
-            hashing.entry_hash(prev_hash=r.prev_hash, account=code, transfer_hash=r.transfer_hash, **fields)
-            != r.hash
-        ):
-            report.add("entry_hash_mismatch", f"entry #{r.account_seq} does not match its hash",
-                       account=code, transfer=r.transfer_id)  # fmt: skip
+        # An entry carrying its transfer's hash is part of a version-3 node, verified in pass 2.
+        if r.hash != r.transfer_hash:
+            fields = {k: getattr(r, k) for k in _ENTRY_HASHED}
+            digest = hashing.entry_hash(prev_hash=r.prev_hash, account=code, transfer_hash=r.transfer_hash,
+                                        **fields)  # fmt: skip
+            if digest != r.hash:
+                report.add("entry_hash_mismatch", f"entry #{r.account_seq} does not match its hash",
+                           account=code, transfer=r.transfer_id)  # fmt: skip
         expected = [prev["dp"], prev["cp"], prev["dpe"], prev["cpe"]]
         if r.side == "D":
             expected[0] += r.posted
@@ -167,8 +170,18 @@ def run_check(c: Connection, *, progress: Callable[[int, int], None] | None = No
             tables.transfers,
             e.side,
             e.account_id,
+            e.account_seq,
             e.posted,
             e.pending,
+            e.balance_before,
+            e.balance_after,
+            e.debits_posted.label("e_debits_posted"),
+            e.credits_posted.label("e_credits_posted"),
+            e.debits_pending.label("e_debits_pending"),
+            e.credits_pending.label("e_credits_pending"),
+            e.created_at.label("e_created_at"),
+            e.prev_hash.label("e_prev_hash"),
+            e.hash.label("e_hash"),
             hold.c.kind.label("hold_kind"),
             hold.c.amount.label("hold_amount"),
             hold.c.debit_account.label("hold_debit"),
@@ -238,7 +251,10 @@ def _check_transfer(group: list[Row[Any]], codes: dict[int, str], report: _Repor
     except ValueError:
         report.add("transfer_invalid", f"unknown kind {r.kind!r}", transfer=tid)
         return
-    if row.expected_hash() != row.hash:
+    entries = [g for g in group if g.side is not None]
+    if any(g.e_hash == row.hash for g in entries):
+        _check_node(row, entries, codes, report)
+    elif row.expected_hash() != row.hash:
         report.add("transfer_hash_mismatch", "the transfer's columns do not match its hash", transfer=tid)
     hold_amount: int | None = None
     if row.kind in (TransferKind.POST, TransferKind.VOID, TransferKind.EXPIRE):
@@ -271,6 +287,38 @@ def _check_transfer(group: list[Row[Any]], codes: dict[int, str], report: _Repor
         report.add("transfer_invalid", "only a reversal names an original", transfer=tid)
     posted, pending = entry_deltas(row, hold_amount)
     expected = [("C", row.credit_account, posted, pending), ("D", row.debit_account, posted, pending)]
-    found = [(g.side, codes.get(g.account_id), g.posted, g.pending) for g in group if g.side is not None]
+    found = [(g.side, codes.get(g.account_id), g.posted, g.pending) for g in entries]
     if sorted(found, key=str) != sorted(expected, key=str):
         report.add("transfer_entries_mismatch", f"entries {found} where {expected} were due", transfer=tid)
+
+
+def _check_node(row: TransferRow, entries: list[Row[Any]], codes: dict[int, str], report: _Report) -> None:
+    """A version-3 node (`hashing.node_hash`): the transfer and both entries carry one hash, which
+    must be the SM3 of all three rows. A mismatch cannot say which row changed, so all are named."""
+    debit_side = [g for g in entries if g.side == "D"]
+    credit_side = [g for g in entries if g.side == "C"]
+    valid = len(debit_side) == 1 and len(credit_side) == 1 and all(g.e_hash == row.hash for g in entries)
+    if valid:
+        transfer = row._asdict()
+        del transfer["hash"]
+        transfer["kind"] = row.kind.value
+        digest = hashing.node_hash(**transfer, debit=_node_entry(debit_side[0], codes),
+                                   credit=_node_entry(credit_side[0], codes))  # fmt: skip
+        valid = digest == row.hash
+    if valid:
+        return
+    report.add("transfer_hash_mismatch", "the transfer and its entries do not match their node hash",
+               transfer=row.id)  # fmt: skip
+    for g in entries:
+        report.add("entry_hash_mismatch", f"entry #{g.account_seq} does not match its transfer's node hash",
+                   account=codes.get(g.account_id, f"#{g.account_id}"), transfer=row.id)  # fmt: skip
+
+
+def _node_entry(g: Row[Any], codes: dict[int, str]) -> hashing.NodeEntry:
+    return hashing.NodeEntry(
+        account=codes.get(g.account_id, f"#{g.account_id}"), account_seq=g.account_seq, side=g.side,
+        posted=g.posted, pending=g.pending, balance_before=g.balance_before, balance_after=g.balance_after,
+        debits_posted=g.e_debits_posted, credits_posted=g.e_credits_posted,
+        debits_pending=g.e_debits_pending, credits_pending=g.e_credits_pending, created_at=g.e_created_at,
+        prev_hash=g.e_prev_hash,
+    )  # fmt: skip

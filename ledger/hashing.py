@@ -49,14 +49,45 @@ version 2 hashed, without an SM3 per request. The transfer preimage is unchanged
 text in its ``request_hash`` field), so the transfer hash and the entry chain cover it exactly as
 they covered the digest, and `check()` verifies rows of either version with the same code. A replay
 against a version-2 row computes the version-2 fingerprint of the new request and compares digests.
+
+Node hash, version 3 (rows written from version 3 on). One SM3 per transfer instead of three: a
+transfer and its two entries share one hash, the SM3 of a text part followed by a binary part::
+
+    N3|id|kind|debit_account|credit_account|currency|code|meta|pending_id|reverses_id|timeout_at|
+       created_at|request_hash|
+       side|account|created_at|prev_hash|        (the debit entry, side 1:D)
+       side|account|created_at|prev_hash|        (the credit entry, side 1:C)
+
+encoded as UTF-8 (the fields as above), then 19 integers, each as 8 bytes, big-endian two's
+complement (every amount and total is a signed 64-bit column)::
+
+    amount,
+    account_seq, posted, pending, balance_before, balance_after,
+        debits_posted, credits_posted, debits_pending, credits_pending     (the debit entry)
+    account_seq, posted, ..., credits_pending                              (the credit entry)
+
+The text part ends where its fixed number of fields ends, the binary part has a fixed length, so two
+different nodes never share a preimage. (Integers are binary here because formatting 19 of them as
+decimal text cost as much as the SM3 itself.) The value is stored in the transfer's ``hash`` and in
+both entries' ``hash``. Each entry still links to its account's previous entry by ``prev_hash``, and
+the account row keeps the head, so the per-account chains are as before; the node hash covers every
+column of the three rows (but the keys) and both predecessors, so editing, inserting or deleting any
+of them breaks the node, a link or a head exactly as with ``T2``/``E2``. A node hash tells only that
+one of its three rows changed, not which: `check()` then reports the transfer and both entries.
+
+Rows of versions 2 and 3 are told apart by the rows themselves: a version-3 transfer and its entries
+carry the same hash, which ``T2``/``E2`` digests of different preimages never do. An entry that
+carries its transfer's hash is verified as part of the node (`check()`, pass 2); any other entry and
+transfer as ``E2``/``T2``; a row claiming version 3 that does not verify as a node is reported.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 GENESIS: Final = "0" * 64
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -178,6 +209,104 @@ def transfer_hash_of(
         f"{len(code)}:{code}|{len(meta)}:{meta}|{text(pending_id)}|{text(reverses_id)}|"
         f"{timeout}|{created}|{len(request_hash)}:{request_hash}|".encode()
     )
+
+
+NODE_TAG: Final = "N3|"
+NODE_INTEGERS: Final = struct.Struct(">19q")  # amount, then 9 per entry (debit, credit)
+_pack = NODE_INTEGERS.pack
+
+
+def field(value: str) -> str:
+    """A text field of the node preimage, ``<length>:<text>``: the write path encodes each account's
+    code once per batch and each kind once (`node_hash_of` takes those encoded)."""
+    return f"{len(value)}:{value}"
+
+
+def node_hash_of(
+    id: str,  # noqa: A002 - the transfer's column name
+    kind_field: str, debit_field: str, credit_field: str, currency: str, code: str, meta: str,
+    pending_id: str | None, reverses_id: str | None, timeout: str, created: str, request_hash: str,
+    debit_prev: str, credit_prev: str, amount: int, posted: int, pending: int,
+    debit_seq: int, debit_before: int, debit_after: int, debit_dp: int, debit_cp: int, debit_dpe: int,
+    debit_cpe: int,
+    credit_seq: int, credit_before: int, credit_after: int, credit_dp: int, credit_cp: int, credit_dpe: int,
+    credit_cpe: int,
+) -> str:  # fmt: skip
+    """The version-3 node hash, the write path's form: positional; the kind and both account codes
+    already encoded (`field`), the timestamps too (`micros`); the entries on the transfer's own
+    accounts at its time, both moving by ``posted`` and ``pending`` (as the write path makes them).
+    `node_hash` is the general form; both give the very same preimage."""
+    numbers = _pack(amount, debit_seq, posted, pending, debit_before, debit_after, debit_dp, debit_cp,
+                    debit_dpe, debit_cpe, credit_seq, posted, pending, credit_before, credit_after, credit_dp,
+                    credit_cp, credit_dpe, credit_cpe)  # fmt: skip
+    return sm3_hex(
+        f"N3|{len(id)}:{id}|{kind_field}|{debit_field}|{credit_field}|{len(currency)}:{currency}|"
+        f"{len(code)}:{code}|{len(meta)}:{meta}|{'~' if pending_id is None else field(pending_id)}|"
+        f"{'~' if reverses_id is None else field(reverses_id)}|{timeout}|{created}|"
+        f"{len(request_hash)}:{request_hash}|1:D|{debit_field}|{created}|{len(debit_prev)}:{debit_prev}|"
+        f"1:C|{credit_field}|{created}|{len(credit_prev)}:{credit_prev}|".encode()
+        + numbers
+    )
+
+
+class NodeEntry(NamedTuple):
+    """One entry's hashed fields in a version-3 node (its ``account`` is the account's code)."""
+
+    account: str
+    account_seq: int
+    side: str
+    posted: int
+    pending: int
+    balance_before: int
+    balance_after: int
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    created_at: datetime
+    prev_hash: str
+
+
+def node_hash(
+    *,
+    id: str,  # noqa: A002 - the transfer's column name
+    kind: str,
+    debit_account: str,
+    credit_account: str,
+    amount: int,
+    currency: str,
+    code: str,
+    meta: str,
+    pending_id: str | None,
+    reverses_id: str | None,
+    timeout_at: datetime | None,
+    created_at: datetime,
+    request_hash: str,
+    debit: NodeEntry,
+    credit: NodeEntry,
+) -> str | None:
+    """The version-3 node hash of a transfer and its debit and credit entries, from stored columns
+    (what `check()` recomputes; any field may hold anything there, so every one is encoded). None when
+    a stored integer is not a signed 64-bit integer: no node written by the ledger has such a field."""
+    entries = "".join(
+        f"{text(entry.side)}|{text(entry.account)}|{micros(entry.created_at)}|{text(entry.prev_hash)}|"
+        for entry in (debit, credit)
+    )
+    head = (
+        f"N3|{text(id)}|{text(kind)}|{text(debit_account)}|{text(credit_account)}|{text(currency)}|"
+        f"{text(code)}|{text(meta)}|{text(pending_id)}|{text(reverses_id)}|{micros(timeout_at)}|"
+        f"{micros(created_at)}|{text(request_hash)}|"
+    )
+    numbers = [amount]
+    for entry in (debit, credit):
+        numbers += entry[1:2] + entry[3:11]  # account_seq, then posted ... credits_pending
+    if any(type(number) is not int for number in numbers):
+        return None
+    try:
+        packed = NODE_INTEGERS.pack(*numbers)
+    except struct.error:
+        return None
+    return sm3_hex((head + entries).encode() + packed)
 
 
 def entry_hash_of(

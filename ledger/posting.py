@@ -100,23 +100,30 @@ def parse(spec: Mapping[str, Any], index: int) -> Request:
 
 
 def _parse(spec: Mapping[str, Any], index: int) -> Request:
-    if not isinstance(spec, Mapping):
+    if type(spec) is not dict and not isinstance(spec, Mapping):  # the ABC check only for non-dicts
         raise InvalidInput(f"a transfer must be a mapping, not {type(spec).__name__}")
     if not _SPEC_KEYS.issuperset(spec):
         unknown = set(spec) - _SPEC_KEYS
         raise InvalidInput(f"unknown transfer fields: {sorted(unknown)}")
-    transfer_id = check_id(spec.get("id"))
-    meta = canonical_meta(spec.get("meta"))
-    code = spec.get("code")
-    code = None if code is None else check_code(code)
-    currency = spec.get("currency")
-    currency = None if currency is None else check_currency(currency)
-    amount = spec.get("amount")
-    pending = spec.get("pending", False)
-    void = spec.get("void", False)
+    get = spec.get
+    transfer_id = check_id(get("id"))
+    meta = get("meta")
+    meta = "{}" if meta is None else canonical_meta(meta)
+    code = get("code")
+    if code is not None:
+        code = _valid(code, check_code, _VALID_CODES)
+    currency = get("currency")
+    if currency is not None:
+        currency = check_currency(currency)
+    amount = get("amount")
+    pending = get("pending", False)
+    void = get("void", False)
     if not isinstance(pending, bool) or not isinstance(void, bool):
         raise InvalidInput("pending and void must be booleans")
-    timeout_s = check_timeout(spec.get("timeout_s"))
+    timeout_s = get("timeout_s")
+    if timeout_s is not None:
+        timeout_s = check_timeout(timeout_s)
+    debit, credit = get("debit"), get("credit")
     target: str | None
     if "pending_id" in spec:
         target = check_id(spec["pending_id"], what="pending_id")
@@ -140,31 +147,37 @@ def _parse(spec: Mapping[str, Any], index: int) -> Request:
         if void:
             raise InvalidInput("void needs a pending_id")
         check_amount(amount)
-        check_account_code(spec.get("debit"))
-        check_account_code(spec.get("credit"))
-        if spec["debit"] == spec["credit"]:
+        _valid(debit, check_account_code, _VALID_ACCOUNTS)
+        _valid(credit, check_account_code, _VALID_ACCOUNTS)
+        if debit == credit:
             raise SameAccount("debit and credit must be different accounts")
         if code is None:
             raise InvalidInput("a transfer needs a code")
         if timeout_s is not None and not pending:
             raise InvalidTimeout("timeout_s only applies to a hold (pending=True)")
-    debit, credit = spec.get("debit"), spec.get("credit")
     fingerprint = hashing.request_descriptor(currency, code is not None, amount is not None)
-    return Request(
-        index=index,
-        action=action,
-        id=transfer_id,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        code=code,
-        meta=meta,
-        currency=currency,
-        pending=pending,
-        timeout_s=timeout_s,
-        target_id=target,
-        request_hash=fingerprint,
-    )
+    return Request(index, action, transfer_id, debit, credit, amount, code, meta, currency, pending,
+                   timeout_s, target, fingerprint)  # fmt: skip
+
+
+# Account codes and transfer codes repeat across a batch (and across batches): each distinct text is
+# checked by its regular expression once, then remembered in the set of its own check. Only exact
+# ``str`` values are remembered (a subclass could compare equal to a valid code while holding other
+# text), and each set is bounded.
+_VALID_ACCOUNTS: set[str] = set()
+_VALID_CODES: set[str] = set()
+_VALID_MAX: Final = 65_536
+
+
+def _valid(value: object, check: Callable[[object], str], seen: set[str]) -> str:
+    if type(value) is str and value in seen:
+        return value
+    checked = check(value)
+    if type(checked) is str:
+        if len(seen) >= _VALID_MAX:
+            seen.clear()
+        seen.add(checked)
+    return checked
 
 
 def expiry_request(index: int, pending_id: str) -> Request:
@@ -232,6 +245,7 @@ def same_request(row: TransferRow, request: Request) -> bool:
 _DEBIT_NORMAL: Final = frozenset(kind for kind in AccountKind if kind.debit_normal)
 # Enum ``.value`` is a Python-level descriptor in 3.11 (~0.3 µs); the write path reads it from a dict.
 KIND_TEXT: Final = {kind: kind.value for kind in TransferKind}
+KIND_FIELD: Final = {kind: hashing.field(kind.value) for kind in TransferKind}  # encoded for the node hash
 
 
 @dataclass(slots=True)
@@ -252,9 +266,11 @@ class AccountState:
     head_hash: str
     dirty: bool = False
     debit_normal: bool = False  # set from `kind` (read once per entry on the write path)
+    field: str = ""  # the code as a node-hash field (`hashing.field`), encoded once per batch
 
     def __post_init__(self) -> None:
         self.debit_normal = self.kind in _DEBIT_NORMAL  # a set look-up, not an enum property
+        self.field = hashing.field(self.code)
 
     def net(self, debits_posted: int, credits_posted: int) -> int:
         if self.debit_normal:
@@ -373,24 +389,35 @@ def plan(
     out = Plan(db_time=db_time)
     at = _At(now, hashing.micros(now), db_time(now))  # the batch's one timestamp, encoded once
     results = out.results
+    transfers, accounts = state.transfers, state.accounts
     for request in requests:
         try:
-            row, hold_amount = _decide(request, state, at)
-            if isinstance(row, Transfer):  # an idempotent replay
-                results.append(row)
+            if request.action == "transfer" and request.id not in transfers:
+                # The common case inline: what `_new_transfer` decides for a plain posted transfer.
+                debit, credit = accounts.get(request.debit), accounts.get(request.credit)  # type: ignore[arg-type]
+                if debit is None or credit is None:
+                    missing = request.debit if debit is None else request.credit
+                    raise AccountNotFound(f"no account {missing!r}")
+                if request.pending or request.currency is not None or debit.currency != credit.currency:
+                    _apply(request, *_new_transfer(request, debit, credit, at), state, out, at)
+                else:
+                    _apply(request, _POSTED, debit, credit, _given(request.amount), debit.currency,
+                           _given(request.code), None, None, None, None, state, out, at)  # fmt: skip
                 continue
-            _apply(row, hold_amount, state, out, at)
+            decided = _decide(request, state, at)
+            if isinstance(decided, Transfer):  # an idempotent replay
+                results.append(decided)
+                continue
+            _apply(request, *decided, state, out, at)
         except LedgerError as error:
             error.index = request.index
             if atomic:
                 raise
             results.append(error)
-            continue
-        results.append(transfer_of(row.id, row.kind, row.debit_account, row.credit_account, row.amount,
-                                   row.currency, row.code, {} if row.meta == "{}" else json.loads(row.meta),
-                                   row.created_at, row.pending_id, row.reverses_id, row.timeout_at,
-                                   False))  # fmt: skip
     return out
+
+
+_POSTED: Final = TransferKind.POSTED
 
 
 class _At(NamedTuple):
@@ -401,17 +428,33 @@ class _At(NamedTuple):
     db: object
 
 
-def _decide(request: Request, state: State, at: _At) -> tuple[TransferRow | Transfer, int | None]:
+class _Move(NamedTuple):
+    """What a request decided to write, before the accounts move: the transfer's own fields."""
+
+    kind: TransferKind
+    debit: AccountState
+    credit: AccountState
+    amount: int
+    currency: str
+    code: str
+    pending_id: str | None = None
+    reverses_id: str | None = None
+    timeout_at: datetime | None = None
+    hold_amount: int | None = None  # a post, void or expiry: the hold's amount
+
+
+def _decide(request: Request, state: State, at: _At) -> _Move | Transfer:
     existing = state.transfers.get(request.id)
     if existing is not None:
         if existing.meta == request.meta and same_request(existing, request):
-            return existing.public(replayed=True), None
+            return existing.public(replayed=True)
         raise ExistsWithDifferentContent(f"transfer {request.id!r} exists with different content")
     action = request.action
     if action == "transfer":
-        return _new_transfer(request, state, at), None
+        debit = _account(state, _given(request.debit))
+        return _new_transfer(request, debit, _account(state, _given(request.credit)), at)
     if action == "reverse":
-        return _reversal(request, state, at), None
+        return _reversal(request, state)
     return _resolution(request, state, at)
 
 
@@ -429,39 +472,25 @@ def _account(state: State, code: str) -> AccountState:
     return account
 
 
-def _row(request: Request, kind: TransferKind, debit: str, credit: str, amount: int, currency: str,
-         code: str, at: _At, *, pending_id: str | None = None, reverses_id: str | None = None,
-         timeout_at: datetime | None = None) -> TransferRow:  # fmt: skip
-    digest = hashing.transfer_hash_of(
-        request.id, KIND_TEXT[kind], debit, credit, amount, currency, code, request.meta, pending_id,
-        reverses_id, "~" if timeout_at is None else hashing.micros(timeout_at), at.text, request.request_hash,
-    )  # fmt: skip
-    return TransferRow(request.id, kind, debit, credit, amount, currency, code, request.meta, pending_id,
-                       reverses_id, timeout_at, at.now, request.request_hash, digest)  # fmt: skip
-
-
 def _check_currency(request: Request, currency: str) -> None:
     if request.currency is not None and request.currency != currency:
         raise CurrencyMismatch(f"the accounts hold {currency}, the transfer says {request.currency}")
 
 
-def _new_transfer(request: Request, state: State, at: _At) -> TransferRow:
-    debit, credit = _account(state, _given(request.debit)), _account(state, _given(request.credit))
+def _new_transfer(request: Request, debit: AccountState, credit: AccountState, at: _At) -> _Move:
     currency = debit.currency
     if currency != credit.currency:
         raise CurrencyMismatch(f"{debit.code} holds {debit.currency}, {credit.code} holds {credit.currency}")
     if request.currency is not None:
         _check_currency(request, currency)
+    amount, code = _given(request.amount), _given(request.code)
     if request.pending:
-        kind = TransferKind.PENDING
         timeout_at = at.now + timedelta(seconds=request.timeout_s) if request.timeout_s else None
-    else:
-        kind, timeout_at = TransferKind.POSTED, None
-    return _row(request, kind, debit.code, credit.code, _given(request.amount), currency,
-                _given(request.code), at, timeout_at=timeout_at)  # fmt: skip
+        return _Move(TransferKind.PENDING, debit, credit, amount, currency, code, timeout_at=timeout_at)
+    return _Move(TransferKind.POSTED, debit, credit, amount, currency, code)
 
 
-def _reversal(request: Request, state: State, at: _At) -> TransferRow:
+def _reversal(request: Request, state: State) -> _Move:
     original = state.transfers.get(_given(request.target_id))
     if original is None:
         raise TransferNotFound(f"no transfer {request.target_id!r}")
@@ -471,11 +500,12 @@ def _reversal(request: Request, state: State, at: _At) -> TransferRow:
         raise AlreadyReversed(f"{original.id!r} was reversed by {state.reversals[original.id]!r}")
     _check_currency(request, original.currency)
     code = request.code or "reversal"
-    return _row(request, TransferKind.REVERSAL, original.credit_account, original.debit_account,
-                original.amount, original.currency, code, at, reverses_id=original.id)  # fmt: skip
+    return _Move(TransferKind.REVERSAL, _account(state, original.credit_account),
+                 _account(state, original.debit_account), original.amount, original.currency, code,
+                 reverses_id=original.id)  # fmt: skip
 
 
-def _resolution(request: Request, state: State, at: _At) -> tuple[TransferRow, int]:
+def _resolution(request: Request, state: State, at: _At) -> _Move:
     now = at.now
     hold = state.transfers.get(_given(request.target_id))
     if hold is None or hold.kind is not TransferKind.PENDING:
@@ -501,23 +531,30 @@ def _resolution(request: Request, state: State, at: _At) -> tuple[TransferRow, i
             raise ExceedsPendingAmount(f"posting {request.amount} from a hold of {hold.amount}")
         amount = request.amount
     code = request.code or hold.code
-    row = _row(request, kind, hold.debit_account, hold.credit_account, amount, hold.currency, code, at,
-               pending_id=hold.id)  # fmt: skip
-    return row, hold.amount
+    return _Move(kind, _account(state, hold.debit_account), _account(state, hold.credit_account), amount,
+                 hold.currency, code, pending_id=hold.id, hold_amount=hold.amount)  # fmt: skip
 
 
-def _apply(row: TransferRow, hold_amount: int | None, state: State, out: Plan, at: _At) -> None:
-    """Check both accounts' new totals, then (only then) move them and emit the rows."""
-    kind = row.kind
-    if kind is TransferKind.POSTED:
-        posted, pending = row.amount, 0
+def _apply(
+    request: Request, kind: TransferKind, debit: AccountState, credit: AccountState, amount: int,
+    currency: str, code: str, pending_id: str | None, reverses_id: str | None, timeout_at: datetime | None,
+    hold_amount: int | None, state: State, out: Plan, at: _At,
+) -> None:  # fmt: skip
+    """Check both accounts' new totals, then (only then) move them and emit the rows (the transfer
+    and its two entries, all three carrying the one version-3 node hash, `hashing.node_hash_of`) and
+    the result. The fields are a `_Move`'s, spread out."""
+    if kind is TransferKind.POSTED or kind is TransferKind.REVERSAL:
+        posted, pending = amount, 0
+    elif kind is TransferKind.PENDING:
+        posted, pending = 0, amount
     else:
-        posted, pending = entry_deltas(row, hold_amount)
-    debit, credit = state.accounts[row.debit_account], state.accounts[row.credit_account]
+        if hold_amount is None:
+            raise ValueError(f"a {kind.value} needs its hold's amount")
+        posted, pending = (amount if kind is TransferKind.POST else 0), -hold_amount
     new_dp, new_dpe = debit.debits_posted + posted, debit.debits_pending + pending
     new_cp, new_cpe = credit.credits_posted + posted, credit.credits_pending + pending
     if new_dp > MAX_AMOUNT or new_dpe > MAX_AMOUNT or new_cp > MAX_AMOUNT or new_cpe > MAX_AMOUNT:
-        raise Overflow(f"transfer {row.id!r} would overflow an account total")
+        raise Overflow(f"transfer {request.id!r} would overflow an account total")
     if debit.debits_must_not_exceed_credits and new_dp + new_dpe > debit.credits_posted:
         raise InsufficientFunds(f"{debit.code}: debits would exceed credits")
     if debit.credits_must_not_exceed_debits and debit.credits_posted + debit.credits_pending > new_dp:
@@ -527,46 +564,51 @@ def _apply(row: TransferRow, hold_amount: int | None, state: State, out: Plan, a
     if credit.debits_must_not_exceed_credits and credit.debits_posted + credit.debits_pending > new_cp:
         raise InsufficientFunds(f"{credit.code}: debits would exceed credits")
 
-    timeout_at = row.timeout_at
-    created_at, created, transfer_id, transfer_hash = at.db, at.text, row.id, row.hash
-    out.transfers.append((transfer_id, KIND_TEXT[kind], row.debit_account, row.credit_account, row.amount,
-                          row.currency, row.code, row.meta, row.pending_id, row.reverses_id,
-                          None if timeout_at is None else out.db_time(timeout_at), created_at,
-                          row.request_hash, transfer_hash))  # fmt: skip
-    entries = out.entries
-    entry_hash = hashing.entry_hash_of
-    # Debit side, then credit side; each entry chains to its account's previous one.
-    dp, cp, cpe = debit.debits_posted, debit.credits_posted, debit.credits_pending
+    # Each side's totals after the entry, its net balance before and after, and its chain link.
+    d_dp, d_cp, d_dpe, d_cpe = new_dp, debit.credits_posted, new_dpe, debit.credits_pending
     if debit.debit_normal:
-        before, after = dp - cp, new_dp - cp
+        d_before, d_after = debit.debits_posted - d_cp, new_dp - d_cp
     else:
-        before, after = cp - dp, cp - new_dp
-    debit.debits_posted = dp = new_dp
-    debit.debits_pending = dpe = new_dpe
-    seq = debit.entry_seq = debit.entry_seq + 1
-    prev_hash = debit.head_hash
-    digest = entry_hash(prev_hash, debit.code, seq, transfer_hash, "D", posted, pending, before, after, dp,
-                        cp, dpe, cpe, created)  # fmt: skip
-    entries.append((transfer_id, debit.id, seq, "D", posted, pending, before, after, dp, cp, dpe, cpe,
-                    created_at, prev_hash, digest))  # fmt: skip
-    debit.head_hash, debit.dirty = digest, True
-
-    dp, cp, dpe = credit.debits_posted, credit.credits_posted, credit.debits_pending
+        d_before, d_after = d_cp - debit.debits_posted, d_cp - new_dp
+    c_dp, c_cp, c_dpe, c_cpe = credit.debits_posted, new_cp, credit.debits_pending, new_cpe
     if credit.debit_normal:
-        before, after = dp - cp, dp - new_cp
+        c_before, c_after = c_dp - credit.credits_posted, c_dp - new_cp
     else:
-        before, after = cp - dp, new_cp - dp
-    credit.credits_posted = cp = new_cp
-    credit.credits_pending = cpe = new_cpe
-    seq = credit.entry_seq = credit.entry_seq + 1
-    prev_hash = credit.head_hash
-    digest = entry_hash(prev_hash, credit.code, seq, transfer_hash, "C", posted, pending, before, after, dp,
-                        cp, dpe, cpe, created)  # fmt: skip
-    entries.append((transfer_id, credit.id, seq, "C", posted, pending, before, after, dp, cp, dpe, cpe,
-                    created_at, prev_hash, digest))  # fmt: skip
-    credit.head_hash, credit.dirty = digest, True
+        c_before, c_after = credit.credits_posted - c_dp, new_cp - c_dp
+    d_seq, c_seq = debit.entry_seq + 1, credit.entry_seq + 1
+    d_prev, c_prev = debit.head_hash, credit.head_hash
+
+    transfer_id, kind_text, meta = request.id, KIND_TEXT[kind], request.meta
+    request_hash = request.request_hash
+    debit_code, credit_code = debit.code, credit.code
+    digest = hashing.node_hash_of(
+        transfer_id, KIND_FIELD[kind], debit.field, credit.field, currency, code, meta, pending_id,
+        reverses_id, "~" if timeout_at is None else hashing.micros(timeout_at), at.text, request_hash, d_prev,
+        c_prev,
+        amount, posted, pending,
+        d_seq, d_before, d_after, d_dp, d_cp, d_dpe, d_cpe,
+        c_seq, c_before, c_after, c_dp, c_cp, c_dpe, c_cpe,
+    )  # fmt: skip
+    created_at = at.db
+    out.transfers.append((transfer_id, kind_text, debit_code, credit_code, amount, currency, code, meta,
+                          pending_id, reverses_id, None if timeout_at is None else out.db_time(timeout_at),
+                          created_at, request_hash, digest))  # fmt: skip
+    out.entries.append((transfer_id, debit.id, d_seq, "D", posted, pending, d_before, d_after, d_dp, d_cp,
+                        d_dpe, d_cpe, created_at, d_prev, digest))  # fmt: skip
+    out.entries.append((transfer_id, credit.id, c_seq, "C", posted, pending, c_before, c_after, c_dp, c_cp,
+                        c_dpe, c_cpe, created_at, c_prev, digest))  # fmt: skip
+    debit.debits_posted, debit.debits_pending, debit.entry_seq = new_dp, new_dpe, d_seq
+    credit.credits_posted, credit.credits_pending, credit.entry_seq = new_cp, new_cpe, c_seq
+    debit.head_hash = credit.head_hash = digest
+    debit.dirty = credit.dirty = True
+    now = at.now
+    row = TransferRow(transfer_id, kind, debit_code, credit_code, amount, currency, code, meta, pending_id,
+                      reverses_id, timeout_at, now, request_hash, digest)  # fmt: skip
     state.transfers[transfer_id] = row
-    if row.pending_id is not None:
-        state.resolutions[row.pending_id] = row
-    if row.reverses_id is not None:
-        state.reversals[row.reverses_id] = transfer_id
+    if pending_id is not None:
+        state.resolutions[pending_id] = row
+    if reverses_id is not None:
+        state.reversals[reverses_id] = transfer_id
+    out.results.append(transfer_of(transfer_id, kind, debit_code, credit_code, amount, currency, code,
+                                   {} if meta == "{}" else json.loads(meta), now, pending_id, reverses_id,
+                                   timeout_at, False))  # fmt: skip

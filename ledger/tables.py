@@ -161,6 +161,10 @@ ACCOUNT_IDENTITY = (
     "created_at",
 )
 APPEND_ONLY = ("ledger_transfers", "ledger_entries")
+# The identity trigger runs only for UPDATEs that name an identity column: one that names none cannot
+# change one, and the ledger's own balance updates (totals and chain head only) then skip the trigger
+# (migration 0015_ledger_identity_trigger).
+_IDENTITY_UPDATE = f"UPDATE OF {', '.join(ACCOUNT_IDENTITY)}"
 
 
 def postgresql_triggers() -> list[str]:
@@ -187,7 +191,7 @@ def postgresql_triggers() -> list[str]:
         END $$ LANGUAGE plpgsql
         """,
         (
-            "CREATE TRIGGER ledger_accounts_identity BEFORE UPDATE OR DELETE ON ledger_accounts "
+            f"CREATE TRIGGER ledger_accounts_identity BEFORE {_IDENTITY_UPDATE} OR DELETE ON ledger_accounts "
             "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_account_change()"
         ),
     ]
@@ -207,8 +211,8 @@ def sqlite_triggers() -> list[str]:
             "BEGIN SELECT RAISE(ABORT, 'ledger accounts are never deleted'); END"
         ),
         (
-            f"CREATE TRIGGER ledger_accounts_identity BEFORE UPDATE ON ledger_accounts WHEN {changed} "
-            "BEGIN SELECT RAISE(ABORT, 'a ledger account''s identity is immutable'); END"
+            f"CREATE TRIGGER ledger_accounts_identity BEFORE {_IDENTITY_UPDATE} ON ledger_accounts "
+            f"WHEN {changed} BEGIN SELECT RAISE(ABORT, 'a ledger account''s identity is immutable'); END"
         ),
     ]
     statements += [

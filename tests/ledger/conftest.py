@@ -4,13 +4,18 @@ not skipped, when GATEWAY_TEST_POSTGRES_URL is unset)."""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ledger import Ledger, open_ledger
+from ledger import Ledger, open_ledger, tables
+
+STORED_BOOKS = Path(__file__).parent / "hash_v2_books.json"
 
 
 class Clock:
@@ -35,6 +40,38 @@ def book(database_url: str, clock: Clock) -> Iterator[Ledger]:
     ledger = open_ledger(database_url, clock=clock)
     yield ledger
     ledger.engine.dispose()
+
+
+def load_stored_book(book: Ledger, name: str) -> None:
+    """Insert one of the books in ``hash_v2_books.json`` as stored rows, exactly as an earlier ledger
+    wrote them (hash version 2: ``T2`` transfer and ``E2`` entry hashes). ``fingerprint_v2`` has the
+    SM3 request fingerprints of commit 3bc1450, ``fingerprint_v3`` the version-3 fingerprint text of
+    commit c0cef7a; both are `test_ledger_fingerprint._scenario` on SQLite. Keys and sequence numbers
+    are left to the database; entries name their account by code."""
+    stored = json.loads(STORED_BOOKS.read_text(encoding="utf-8"))[name]
+
+    def rows(table: str) -> list[dict[str, Any]]:
+        columns = stored[table]["columns"]
+        found = [dict(zip(columns, row, strict=True)) for row in stored[table]["rows"]]
+        for row in found:
+            for column in ("created_at", "timeout_at"):
+                if row.get(column) is not None:
+                    row[column] = datetime.fromisoformat(row[column])
+        return found
+
+    with book.engine.begin() as c:
+        c.execute(tables.accounts.insert(), rows("accounts"))
+        ids = {code: id_ for id_, code in c.execute(tables.accounts.select().with_only_columns(
+            tables.accounts.c.id, tables.accounts.c.code))}  # fmt: skip
+        c.execute(tables.transfers.insert(), rows("transfers"))
+        for entry in (entries := rows("entries")):
+            entry["account_id"] = ids[entry.pop("account")]
+        c.execute(tables.entries.insert(), entries)
+
+
+@pytest.fixture
+def stored_book() -> Callable[[Ledger, str], None]:
+    return load_stored_book
 
 
 @pytest.fixture

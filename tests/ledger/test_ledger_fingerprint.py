@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from ledger import Ledger, LedgerError, Transfer, hashing, open_ledger, posting
-from ledger import book as book_module
 from ledger.model import AccountKind, TransferKind
 from ledger.posting import AccountState, Request, State, TransferRow
 
@@ -118,7 +117,8 @@ def test_the_version_3_text_names_only_what_the_row_does_not_show() -> None:
 # ---------------------------------------------------------------- version-2 rows stay valid
 
 # Written by the ledger before version 3 (commit 3bc1450) for `_scenario`, on SQLite: the transfer
-# hashes and the accounts' chain heads.
+# hashes and the accounts' chain heads. The stored book ``fingerprint_v2`` (hash_v2_books.json) is
+# those rows; the test checks it against these values.
 V2_HASHES = {
     "t-1": "01b92578d0380d3471cff62ea33118fcb867a28eeabfd0880ef029ea7b83a735",
     "h-1": "62be2956b364f14775c6f9a0360a9d951e31f99ba0bad603b95203f190a91b42",
@@ -177,25 +177,12 @@ def _stored(book: Ledger) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[i
 
 
 def test_version_2_rows_keep_verifying_and_replaying(
-    clocked: tuple[Ledger, _Clock], monkeypatch: pytest.MonkeyPatch
+    clocked: tuple[Ledger, _Clock], stored_book: Callable[[Ledger, str], None]
 ) -> None:
     book, clock = clocked
-
-    def as_v2(request: Request) -> Request:
-        request.request_hash = v2_fingerprint(request)
-        return request
-
-    # Write exactly what the ledger wrote before version 3: the same rows with SM3 fingerprints.
-    def parse(spec: Any, index: int) -> Request:
-        return as_v2(posting.parse(spec, index))
-
-    def expiry_request(index: int, hold_id: str) -> Request:
-        return as_v2(posting.expiry_request(index, hold_id))
-
-    monkeypatch.setattr(book_module, "parse", parse)
-    monkeypatch.setattr(book_module, "expiry_request", expiry_request)
-    _scenario(book, clock)
-    monkeypatch.undo()
+    # Exactly what the ledger wrote before version 3 (SM3 fingerprints, hash version 2), stored rows.
+    stored_book(book, "fingerprint_v2")
+    clock.now = START + timedelta(seconds=30)
     transfers, heads = _stored(book)
     assert {tid: digest for tid, (_, digest) in transfers.items()} == V2_HASHES
     assert heads == V2_HEADS
@@ -254,3 +241,19 @@ def test_version_2_rows_keep_verifying_and_replaying(
                 c.execute(text("ALTER TABLE ledger_transfers ENABLE TRIGGER USER"))
     mismatched = {v.transfer_id for v in book.check().violations if v.code == "transfer_hash_mismatch"}
     assert mismatched == {"t-1", "t-2"}
+
+
+def test_the_scenario_written_now_is_version_3_throughout(clocked: tuple[Ledger, _Clock]) -> None:
+    """The same scenario written by this ledger: version-3 fingerprints and version-3 node hashes (each
+    transfer's hash carried by both of its entries), verified by `check()` and replayed."""
+    book, clock = clocked
+    _scenario(book, clock)
+    transfers, _ = _stored(book)
+    assert all(fingerprint.startswith(hashing.REQUEST_V3) for fingerprint, _ in transfers.values())
+    with book.engine.connect() as c:
+        entries = c.execute(text("SELECT transfer_id, hash FROM ledger_entries")).all()
+    assert len(entries) == 2 * len(transfers)
+    assert all(digest == transfers[transfer_id][1] for transfer_id, digest in entries)
+    assert book.check().clean
+    assert book.post_pending(id="p-1", pending_id="h-1", amount=100).replayed
+    assert set(_stored(book)[0]) == set(transfers)

@@ -1,4 +1,5 @@
-"""The version-2 hash encoding (documented in ledger/hashing.py) and the driver-level write path."""
+"""The hash encodings (version 2, and the version-3 node hash; documented in ledger/hashing.py) and the
+driver-level write path."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hashlib
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives import hashes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from ledger import Ledger, Transfer, TransferSpec, hashing, open_ledger
@@ -137,3 +140,95 @@ def test_concurrent_identical_copy_batches_write_once(postgres_url: str) -> None
     assert book.balance("bank").debits_posted == sum(10 + i for i in range(40))
     assert book.check().clean
     book.engine.dispose()
+
+
+def _node_fields() -> dict[str, object]:
+    return {
+        "id": "t-1", "kind": "posted", "debit_account": "bank", "credit_account": "存款|1:x", "amount": 500,
+        "currency": "CNY", "code": "deposit", "meta": '{"a":1}', "pending_id": None, "reverses_id": "o",
+        "timeout_at": None, "created_at": NOW, "request_hash": "R3|~|1|1|",
+    }  # fmt: skip
+
+
+def test_node_hash_is_sm3_of_the_documented_preimage() -> None:
+    debit = hashing.NodeEntry("bank", 3, "D", 500, 0, 100, 600, 700, 100, 0, 0, NOW, "a" * 64)
+    credit = hashing.NodeEntry(
+        "存款|1:x", 9, "C", 500, -7, -5, 495, 0, 495, 0, 2**63 - 1, NOW, hashing.GENESIS
+    )
+    digest = hashing.node_hash(**_node_fields(), debit=debit, credit=credit)  # type: ignore[arg-type]
+    micros = int(NOW.timestamp()) * 1_000_000
+    text_part = (
+        f'N3|3:t-1|6:posted|4:bank|6:存款|1:x|3:CNY|7:deposit|7:{{"a":1}}|~|1:o|~|{micros}|9:R3|~|1|1||'
+        f"1:D|4:bank|{micros}|64:{'a' * 64}|"
+        f"1:C|6:存款|1:x|{micros}|64:{hashing.GENESIS}|"
+    )
+    numbers = [500, 3, 500, 0, 100, 600, 700, 100, 0, 0, 9, 500, -7, -5, 495, 0, 495, 0, 2**63 - 1]
+    binary_part = b"".join(n.to_bytes(8, "big", signed=True) for n in numbers)
+    assert digest == _reference_sm3(text_part.encode() + binary_part)
+
+
+def test_a_stored_integer_outside_64_bits_or_not_an_integer_never_verifies() -> None:
+    debit = hashing.NodeEntry("bank", 3, "D", 500, 0, 100, 600, 700, 100, 0, 0, NOW, "a" * 64)
+    credit = hashing.NodeEntry("dep", 9, "C", 500, 0, -5, 495, 0, 495, 0, 0, NOW, hashing.GENESIS)
+    assert hashing.node_hash(**_node_fields(), debit=debit, credit=credit) is not None  # type: ignore[arg-type]
+    for bad in (2**63, "500", 500.0, True):
+        wrong = credit._replace(credits_pending=bad)  # type: ignore[arg-type]
+        assert hashing.node_hash(**_node_fields(), debit=debit, credit=wrong) is None  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.text(min_size=1, max_size=12), min_size=6, max_size=6),
+    ints=st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), min_size=17, max_size=17),
+    timeout=st.none() | st.just(NOW),
+    optional=st.lists(st.none() | st.text(max_size=5), min_size=2, max_size=2),
+)
+def test_the_write_path_node_hash_equals_the_general_form(
+    texts: list[str], ints: list[int], timeout: datetime | None, optional: list[str | None]
+) -> None:
+    """`node_hash_of` (the write path: positional, kind and account codes encoded beforehand, both
+    entries moving by the same amounts) and `node_hash` (what `check()` recomputes from stored rows)
+    give the same digest."""
+    id_, debit_account, credit_account, code, meta, request_hash = texts
+    amount, posted, pending = ints[:3]
+    d_seq, d_before, d_after, d_dp, d_cp, d_dpe, d_cpe = ints[3:10]
+    c_seq, c_before, c_after, c_dp, c_cp, c_dpe, c_cpe = ints[10:]
+    d_prev, c_prev = "d" * 64, "c" * 64
+    fast = hashing.node_hash_of(
+        id_, hashing.field("post"), hashing.field(debit_account), hashing.field(credit_account), "CNY", code,
+        meta, optional[0], optional[1], hashing.micros(timeout), hashing.micros(NOW), request_hash, d_prev,
+        c_prev, amount, posted, pending,
+        d_seq, d_before, d_after, d_dp, d_cp, d_dpe, d_cpe,
+        c_seq, c_before, c_after, c_dp, c_cp, c_dpe, c_cpe,
+    )  # fmt: skip
+    general = hashing.node_hash(
+        id=id_, kind="post", debit_account=debit_account, credit_account=credit_account, amount=amount,
+        currency="CNY", code=code, meta=meta, pending_id=optional[0], reverses_id=optional[1],
+        timeout_at=timeout, created_at=NOW, request_hash=request_hash,
+        debit=hashing.NodeEntry(debit_account, d_seq, "D", posted, pending, d_before, d_after, d_dp, d_cp,
+                                d_dpe, d_cpe, NOW, d_prev),
+        credit=hashing.NodeEntry(credit_account, c_seq, "C", posted, pending, c_before, c_after, c_dp, c_cp,
+                                 c_dpe, c_cpe, NOW, c_prev),
+    )  # fmt: skip
+    assert fast == general
+
+
+def test_a_transfer_and_its_entries_share_one_node_hash(book: Ledger) -> None:
+    book.create_account("bank", kind="asset")
+    book.create_account("deposit", kind="liability")
+    for i in range(3):
+        book.transfer(id=f"t-{i}", debit="bank", credit="deposit", amount=5 + i, code="deposit")
+    with book.engine.connect() as c:
+        transfers: dict[str, str] = dict(c.execute(text("SELECT id, hash FROM ledger_transfers")).all())
+        entries = c.execute(
+            text("SELECT e.transfer_id, a.code, e.account_seq, e.prev_hash, e.hash FROM ledger_entries e "
+                 "JOIN ledger_accounts a ON a.id = e.account_id ORDER BY a.code, e.account_seq")
+        ).all()  # fmt: skip
+        heads: dict[str, str] = dict(c.execute(text("SELECT code, head_hash FROM ledger_accounts")).all())
+    assert len(set(transfers.values())) == 3
+    assert all(digest == transfers[transfer_id] for transfer_id, _, _, _, digest in entries)
+    for account in ("bank", "deposit"):
+        chain = [(prev, digest) for _, code, _, prev, digest in entries if code == account]
+        assert [prev for prev, _ in chain] == [hashing.GENESIS] + [digest for _, digest in chain[:-1]]
+        assert heads[account] == chain[-1][1] == transfers["t-2"]
+    assert book.check().clean

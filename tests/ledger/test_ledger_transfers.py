@@ -197,6 +197,37 @@ def test_non_atomic_batch_refuses_items_in_place(opened: Ledger) -> None:
     assert opened.check().clean
 
 
+def test_a_large_batch_leaves_the_garbage_collector_as_it_found_it(opened: Ledger) -> None:
+    """Batches of 64+ items pause the cycle collector while they run (`ledger.book._collector_paused`):
+    it is on again afterwards, after a refusal too, and an application that runs with it off keeps
+    it off."""
+    import gc
+
+    def batch(prefix: str, last_amount: int) -> list[TransferSpec]:
+        items: list[TransferSpec] = [
+            {"id": f"{prefix}-{i}", "debit": BANK, "credit": DEPOSIT, "amount": 1, "code": "deposit_received"}
+            for i in range(70)
+        ]
+        items.append({"id": f"{prefix}-out", "debit": DEPOSIT, "credit": BANK, "amount": last_amount,
+                      "code": "refund"})  # fmt: skip
+        return items
+
+    assert gc.isenabled()
+    assert len(opened.submit(batch("a", 70))) == 71
+    assert gc.isenabled()
+    with pytest.raises(LedgerError):
+        opened.submit(batch("b", 1_000))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert len(opened.submit(batch("c", 70))) == 71
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert opened.balance(DEPOSIT).net == 0
+    assert opened.check().clean
+
+
 def test_balance_as_of_and_entries_paging(opened: Ledger, clock: Clock) -> None:
     start = clock.now
     for i in range(5):
@@ -249,6 +280,32 @@ def test_database_refuses_edits_and_deletes(opened: Ledger, statement: str) -> N
     opened.transfer(id="t-1", debit=BANK, credit=DEPOSIT, amount=100, code="deposit_received")
     with pytest.raises(DBAPIError), opened.engine.begin() as c:
         c.execute(text(statement))
+    assert opened.check().clean
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "id = id + 100",
+        "code = 'platform:other'",
+        "kind = 'expense'",
+        "currency = 'USD'",
+        "debits_must_not_exceed_credits = NOT debits_must_not_exceed_credits",
+        "credits_must_not_exceed_debits = NOT credits_must_not_exceed_debits",
+        "created_at = '2020-01-01 00:00:00'",
+        # Named beside the totals the ledger updates: the trigger runs for any UPDATE naming one (0015).
+        "debits_posted = debits_posted + 1, entry_seq = entry_seq, kind = 'expense'",
+    ],
+)
+def test_the_identity_trigger_refuses_every_identity_column(opened: Ledger, change: str) -> None:
+    """On an account without entries or transfers, so no key or constraint but the trigger objects."""
+    with pytest.raises(DBAPIError) as refused, opened.engine.begin() as c:
+        c.execute(text(f"UPDATE ledger_accounts SET {change} WHERE code = '{FEE}'"))
+    assert "identity is immutable" in str(refused.value)
+    with opened.engine.begin() as c:  # the totals alone, as the ledger writes them
+        c.execute(
+            text(f"UPDATE ledger_accounts SET debits_posted = 0, head_hash = head_hash WHERE code = '{FEE}'")
+        )
     assert opened.check().clean
 
 
