@@ -79,13 +79,13 @@ def matches(session: Session, center: str, run_id: str, *, after: str, limit: in
     rows = list(session.scalars(query if limit is None else query.limit(limit)))
     ids = [row.id for row in rows]
     line_ids: dict[str, list[int]] = {}
-    transfer_ids: dict[str, list[str]] = {}
+    transfer_ids: dict[str, list[str]] = {row.id: [row.transfer_id] for row in rows if row.transfer_id}
     for chunk in _chunks(ids):
         for line_id, match_id in session.execute(
             select(StatementLineRow.id, StatementLineRow.match_id).where(StatementLineRow.match_id.in_(chunk))
         ):
             line_ids.setdefault(match_id or "", []).append(line_id)
-        for transfer_id, match_id in session.execute(
+        for transfer_id, match_id in session.execute(  # the items of matches with several
             select(ItemState.transfer_id, ItemState.match_id).where(ItemState.match_id.in_(chunk))
         ):
             transfer_ids.setdefault(match_id or "", []).append(transfer_id)

@@ -138,12 +138,15 @@ def _import_and_reconcile(
         for line in statement.lines:
             account_line = AccountLine(statement.account, line)
             incoming.setdefault(account_line.key, account_line)
+    new: dict[str, tuple[AccountLine, bytes]] = {}  # key -> (line, digest)
     if incoming:
         days = [line.line.value_date for line in incoming.values()]
-        known = repository.known_keys(session, center, min(days), max(days))
-        new = {key: line for key, line in incoming.items() if key not in known}
-    else:
-        new = {}
+        known = repository.known_digests(session, center, min(days), max(days))
+        digest_of = repository.line_digest
+        for key, line in incoming.items():
+            digest = digest_of(key)
+            if digest not in known:
+                new[key] = (line, digest)
     session.add(
         StatementImport(
             id=import_id,
@@ -163,17 +166,26 @@ def _import_and_reconcile(
     old = repository.open_lines(session, center)
     escrow = repository.escrow_items(session, center)
     step("match")
-    result = reconcile([line for _, line in old] + list(new.values()), [e.item for e in escrow], rules=rules)
+    result = reconcile(
+        [line for _, line in old] + [line for line, _ in new.values()], [e.item for e in escrow], rules=rules
+    )
     step("settle")
     holds = {e.item.item_id: e for e in escrow if e.open_hold}
+    # Every line's id before anything is written: old lines have theirs, new ones follow in file order.
+    first_id = repository.next_line_id(session)
+    line_ids = {line.key: line_id for line_id, line in old}
+    line_ids.update((key, first_id + offset) for offset, key in enumerate(new))
+    # Matches numbered in the order of their first line, so that the match ids the new lines carry
+    # (and the matches' primary key) are appended to their indexes in order, not scattered.
+    ordered = sorted(result.matches, key=lambda match: min(line_ids[line.key] for line in match.lines))
     # Rows as plain tuples, the time already in its stored form (a million rows each way).
     stamp = repository.stored_time(session, now)
     line_match: dict[str, str] = {}  # line key -> match id
-    item_rows: list[tuple[Any, ...]] = []
+    item_rows: list[tuple[Any, ...]] = []  # the items of matches with several
     match_rows: list[tuple[Any, ...]] = []
     posted = voided = 0
-    matched_fen = 0
-    for number, match in enumerate(result.matches, start=1):
+    matched_fen = matched_items = 0
+    for number, match in enumerate(ordered, start=1):
         # Zero-padded: ids in run order are in key order too (appends to the indexes, pages in order).
         match_id = f"{run_id}.{number:08d}"
         outcome = "none"
@@ -189,11 +201,18 @@ def _import_and_reconcile(
                 outcome = "posted" if succeeded else "voided"
                 posted += len(waiting) if succeeded else 0
                 voided += 0 if succeeded else len(waiting)
-        match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, stamp))
+        items = match.items
+        matched_items += len(items)
+        if len(items) == 1:
+            match_rows.append(
+                (match_id, center, run_id, match.rule, outcome, None, actor, stamp, items[0].item_id)
+            )
+        else:
+            match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, stamp, None))
+            item_rows.extend((item.item_id, center, "matched", match_id, None, stamp) for item in items)
         for member in match.lines:
             line_match[member.key] = match_id
             matched_fen += member.line.amount_minor
-        item_rows.extend((item.item_id, center, "matched", match_id, None, stamp) for item in match.items)
     step("persist")
     session.add(
         Run(
@@ -205,7 +224,7 @@ def _import_and_reconcile(
             items_considered=len(escrow),
             matches=len(result.matches),
             matched_lines=len(line_match),
-            matched_items=len(item_rows),
+            matched_items=matched_items,
             matched_fen=matched_fen,
             unmatched_lines=len(result.unmatched_lines),
             unmatched_lines_fen=sum(line.line.amount_minor for line in result.unmatched_lines),
@@ -235,34 +254,45 @@ def _import_and_reconcile(
         ],
     )
     step("update_lines")
-    first_id = repository.next_line_id(session)
     repository.bulk_insert(
         session,
         StatementLineRow.__table__,  # type: ignore[arg-type]
         NEW_LINE_COLUMNS,
         (
-            _line_row(first_id + offset, center, import_id, key, line, line_match.get(key))
-            for offset, (key, line) in enumerate(new.items())
+            _line_row(first_id + offset, center, import_id, digest, line, line_match.get(key))
+            for offset, (key, (line, digest)) in enumerate(new.items())
         ),
     )
     step("write_lines")
-    repository.bulk_insert(
-        session,
-        ItemState.__table__,  # type: ignore[arg-type]
-        ITEM_COLUMNS,
-        item_rows,
-        times_stored=True,
-    )
+    if item_rows:
+        item_rows.sort()  # by transfer id: appended to the primary key in order
+        repository.bulk_insert(
+            session,
+            ItemState.__table__,  # type: ignore[arg-type]
+            ITEM_COLUMNS,
+            item_rows,
+            times_stored=True,
+        )
     session.flush()
     run = session.get(Run, run_id)
     assert run is not None
     return ImportResult(import_id, sum(len(s.lines) for s in chosen), len(new), run)
 
 
-MATCH_COLUMNS = ("id", "center_code", "run_id", "rule", "outcome", "note", "actor", "created_at")
+MATCH_COLUMNS = (
+    "id",
+    "center_code",
+    "run_id",
+    "rule",
+    "outcome",
+    "note",
+    "actor",
+    "created_at",
+    "transfer_id",
+)
 ITEM_COLUMNS = ("transfer_id", "center_code", "status", "match_id", "note", "created_at")
 NEW_LINE_COLUMNS = (
-    "id", "center_code", "line_key", "import_id", "account", "value_date", "booking_date", "direction",
+    "id", "center_code", "line_digest", "import_id", "account", "value_date", "booking_date", "direction",
     "amount_fen", "currency", "is_reversal", "bank_reference", "customer_reference", "counterparty_name",
     "counterparty_account", "narrative", "source_location", "status", "match_id", "note",
 )  # fmt: skip
@@ -272,14 +302,14 @@ def _line_row(
     line_id: int,
     center: str,
     import_id: str,
-    key: str,
+    digest: bytes,
     account_line: AccountLine,
     match_id: str | None,
 ) -> tuple[Any, ...]:
     line = account_line.line
     status = "open" if match_id is None else "matched"
     return (
-        line_id, center, key, import_id, account_line.account, line.value_date.isoformat(),
+        line_id, center, digest, import_id, account_line.account, line.value_date.isoformat(),
         line.booking_date.isoformat() if line.booking_date else None,
         line.direction, line.amount_minor, line.currency, line.is_reversal, line.bank_reference,
         line.customer_reference, line.counterparty_name, line.counterparty_account, line.narrative,
@@ -298,13 +328,9 @@ def _open_line(session: Session, center: str, line_id: int) -> StatementLineRow:
 
 def _open_items(session: Session, center: str, transfer_ids: Sequence[str]) -> list[repository.EscrowItem]:
     every = {e.item.item_id: e for e in repository.escrow_items(session, center, include_closed=True)}
-    closed = set(
-        session.scalars(
-            select(ItemState.transfer_id).where(
-                ItemState.center_code == center, ItemState.transfer_id.in_(list(transfer_ids))
-            )
-        )
-    )
+    wanted = list(transfer_ids)
+    closed = set(session.scalars(select(ItemState.transfer_id).where(ItemState.transfer_id.in_(wanted))))
+    closed.update(session.scalars(select(Match.transfer_id).where(Match.transfer_id.in_(wanted))))
     found = []
     for transfer_id in transfer_ids:
         if transfer_id not in every:
@@ -331,6 +357,7 @@ def manual_match(
     out); a returned refund (`returned`) nets to zero on the statement and voids its holds."""
     if not line_ids or len(set(line_ids)) != len(line_ids) or len(set(transfer_ids)) != len(transfer_ids):
         raise ResolutionRefused("name at least one line, each line and item once")
+    repository.lock_imports(session)  # items close in two tables: one closer at a time
     lines = [_open_line(session, center, line_id) for line_id in sorted(line_ids)]
     items = _open_items(session, center, transfer_ids)
     line_total = sum(line.amount_fen if line.direction == "credit" else -line.amount_fen for line in lines)
@@ -345,6 +372,7 @@ def manual_match(
     match = Match(
         id=f"manual.{uuid.uuid4().hex}", center_code=center, run_id=None, rule="manual", outcome="none",
         note=note[:500], actor=actor, created_at=now,
+        transfer_id=items[0].item.item_id if len(items) == 1 else None,
     )  # fmt: skip
     waiting = [e.item for e in items if e.open_hold]
     if waiting:
@@ -356,7 +384,7 @@ def manual_match(
     session.flush()
     for line in lines:
         line.status, line.match_id = "matched", match.id
-    for e in items:
+    for e in items if len(items) > 1 else ():
         session.add(
             ItemState(
                 transfer_id=e.item.item_id,
@@ -381,6 +409,7 @@ def write_off_line(session: Session, *, center: str, line_id: int, reason: str) 
 def write_off_item(
     session: Session, *, center: str, transfer_id: str, reason: str, now: datetime
 ) -> ItemState:
+    repository.lock_imports(session)  # items close in two tables: one closer at a time
     _open_items(session, center, [transfer_id])
     state = ItemState(
         transfer_id=transfer_id, center_code=center, status="written_off", match_id=None,
