@@ -143,10 +143,10 @@ def _import_and_reconcile(
         days = [line.line.value_date for line in incoming.values()]
         known = repository.known_digests(session, center, min(days), max(days))
         digest_of = repository.line_digest
-        for key, line in incoming.items():
+        for key, candidate in incoming.items():
             digest = digest_of(key)
             if digest not in known:
-                new[key] = (line, digest)
+                new[key] = (candidate, digest)
     session.add(
         StatementImport(
             id=import_id,

@@ -35,7 +35,29 @@ BATCH = 5000
 
 
 def upgrade() -> None:
+    # Children first: SQLite rebuilds a table to change its constraints, and may not drop a table that
+    # another one still refers to.
     connection = op.get_bind()
+    with op.batch_alter_table("recon_items") as batch:
+        batch.drop_constraint("fk_recon_items_match_id_recon_matches", type_="foreignkey")
+    with op.batch_alter_table("recon_statement_lines") as batch:
+        batch.add_column(sa.Column("line_digest", sa.LargeBinary(16), nullable=True))
+        batch.drop_constraint("fk_recon_statement_lines_import_id_recon_imports", type_="foreignkey")
+        batch.drop_constraint("fk_recon_statement_lines_match_id_recon_matches", type_="foreignkey")
+    _update(
+        connection,
+        "UPDATE recon_statement_lines SET line_digest = :digest WHERE id = :id",
+        (
+            {"id": line_id, "digest": hashlib.sha256(key.encode()).digest()[:16]}
+            for line_id, key in connection.execute(sa.text("SELECT id, line_key FROM recon_statement_lines"))
+        ),
+    )
+    with op.batch_alter_table("recon_statement_lines") as batch:
+        batch.drop_constraint("uq_recon_statement_lines_key", type_="unique")
+        batch.alter_column("line_digest", existing_type=sa.LargeBinary(16), nullable=False)
+        batch.drop_column("line_key")
+        batch.create_unique_constraint("uq_recon_statement_lines_digest", ["center_code", "line_digest"])
+
     with op.batch_alter_table("recon_matches") as batch:
         batch.add_column(sa.Column("transfer_id", sa.String(160), nullable=True))
         batch.drop_constraint("fk_recon_matches_run_id_recon_runs", type_="foreignkey")
@@ -55,30 +77,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("recon_matches") as batch:
         batch.create_unique_constraint("uq_recon_matches_transfer_id", ["transfer_id"])
-    with op.batch_alter_table("recon_items") as batch:
-        batch.drop_constraint("fk_recon_items_match_id_recon_matches", type_="foreignkey")
-
-    with op.batch_alter_table("recon_statement_lines") as batch:
-        batch.add_column(sa.Column("line_digest", sa.LargeBinary(16), nullable=True))
-    _update(
-        connection,
-        "UPDATE recon_statement_lines SET line_digest = :digest WHERE id = :id",
-        (
-            {"id": line_id, "digest": hashlib.sha256(key.encode()).digest()[:16]}
-            for line_id, key in connection.execute(sa.text("SELECT id, line_key FROM recon_statement_lines"))
-        ),
-    )
-    with op.batch_alter_table("recon_statement_lines") as batch:
-        batch.drop_constraint("uq_recon_statement_lines_key", type_="unique")
-        batch.drop_constraint("fk_recon_statement_lines_import_id_recon_imports", type_="foreignkey")
-        batch.drop_constraint("fk_recon_statement_lines_match_id_recon_matches", type_="foreignkey")
-        batch.alter_column("line_digest", existing_type=sa.LargeBinary(16), nullable=False)
-        batch.drop_column("line_key")
-        batch.create_unique_constraint("uq_recon_statement_lines_digest", ["center_code", "line_digest"])
 
 
 def downgrade() -> None:
+    # Parents first: their children get their foreign keys back after them.
     connection = op.get_bind()
+    connection.execute(
+        sa.text(
+            "INSERT INTO recon_items (transfer_id, center_code, status, match_id, note, created_at) "
+            "SELECT transfer_id, center_code, 'matched', id, NULL, created_at FROM recon_matches "
+            "WHERE transfer_id IS NOT NULL"
+        )
+    )
+    with op.batch_alter_table("recon_matches") as batch:
+        batch.drop_constraint("uq_recon_matches_transfer_id", type_="unique")
+        batch.drop_column("transfer_id")
+        batch.create_foreign_key("fk_recon_matches_run_id_recon_runs", "recon_runs", ["run_id"], ["id"])
+    with op.batch_alter_table("recon_items") as batch:
+        batch.create_foreign_key(
+            "fk_recon_items_match_id_recon_matches", "recon_matches", ["match_id"], ["id"]
+        )
     with op.batch_alter_table("recon_statement_lines") as batch:
         batch.add_column(sa.Column("line_key", sa.String(400), nullable=True))
     rows = connection.execute(
@@ -103,21 +121,6 @@ def downgrade() -> None:
         batch.create_foreign_key(
             "fk_recon_statement_lines_match_id_recon_matches", "recon_matches", ["match_id"], ["id"]
         )
-    connection.execute(
-        sa.text(
-            "INSERT INTO recon_items (transfer_id, center_code, status, match_id, note, created_at) "
-            "SELECT transfer_id, center_code, 'matched', id, NULL, created_at FROM recon_matches "
-            "WHERE transfer_id IS NOT NULL"
-        )
-    )
-    with op.batch_alter_table("recon_items") as batch:
-        batch.create_foreign_key(
-            "fk_recon_items_match_id_recon_matches", "recon_matches", ["match_id"], ["id"]
-        )
-    with op.batch_alter_table("recon_matches") as batch:
-        batch.drop_constraint("uq_recon_matches_transfer_id", type_="unique")
-        batch.drop_column("transfer_id")
-        batch.create_foreign_key("fk_recon_matches_run_id_recon_runs", "recon_runs", ["run_id"], ["id"])
 
 
 def _key(account: str, value_date: Any, direction: str, amount: int, reference: str | None, at: str) -> str:
