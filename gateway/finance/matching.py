@@ -142,6 +142,55 @@ def reconcile(
     matched_line_keys: Set[str] = frozenset(),
     rules: MatchingRules = MatchingRules(),
 ) -> Reconciliation:
+    return reconcile_positions(
+        lines, items, matched_item_ids=matched_item_ids, matched_line_keys=matched_line_keys, rules=rules
+    ).reconciliation()
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """What `reconcile` finds, by position, for a caller that stores a million matches and needs no
+    `Match` object for each: `found` holds (rule, line positions, item positions) into `lines` and
+    `items` (both in matching order); `line_given[i]` is where line i was in the caller's input;
+    `line_state[i]` / `item_state[j]` are 1 when matched."""
+
+    lines: list[AccountLine]
+    items: list[LedgerItem]
+    found: list[tuple[MatchRule, Sequence[int], Sequence[int]]]
+    line_given: list[int]
+    line_state: bytearray
+    item_state: bytearray
+
+    def reconciliation(self) -> Reconciliation:
+        lines, items = self.lines, self.items
+        matches = tuple(
+            Match(rule, (lines[at_lines[0]],), (items[at_items[0]],))
+            if len(at_lines) == 1 and len(at_items) == 1
+            else Match(
+                rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items))
+            )
+            for rule, at_lines, at_items in self.found
+        )
+        return Reconciliation(
+            matches=matches,
+            unmatched_lines=tuple(
+                line for line, used in zip(lines, self.line_state, strict=True) if used != 1
+            ),
+            unmatched_items=tuple(
+                item for item, used in zip(items, self.item_state, strict=True) if not used
+            ),
+        )
+
+
+def reconcile_positions(
+    lines: Iterable[AccountLine],
+    items: Iterable[LedgerItem],
+    *,
+    matched_item_ids: Set[str] = frozenset(),
+    matched_line_keys: Set[str] = frozenset(),
+    rules: MatchingRules = MatchingRules(),
+) -> Positions:
+    """`reconcile`, the matches by position (the same matches, in the same order)."""
     return _Matcher(lines, items, matched_item_ids, matched_line_keys, rules).run()
 
 
@@ -180,7 +229,7 @@ class _Matcher:
         self.item_day = [item.expected_date.toordinal() for item in open_items]
         self.item_amount = [item.amount_minor for item in open_items]
         self.item_flow = [f"{item.direction} {item.currency}" for item in open_items]
-        self.item_party = [_account_key(item.counterparty_account) for item in open_items]
+        self.item_party = _account_keys([item.counterparty_account for item in open_items])
         self.item_used = bytearray(len(open_items))
 
         given = list(lines)
@@ -189,13 +238,14 @@ class _Matcher:
         order = [k for k in range(len(given)) if given_keys[k] not in matched_line_keys]
         order.sort(key=given_keys.__getitem__)
         order.sort(key=given_days.__getitem__)  # stable: (value date, key)
+        self.given = order
         self.lines = [given[k] for k in order]
         self.keys = [given_keys[k] for k in order]
         self.line_day = [given_days[k] for k in order]
         statement = [line.line for line in self.lines]
         self.line_amount = [line.amount_minor for line in statement]
         self.line_flow = [f"{line.direction} {line.currency}" for line in statement]
-        self.line_party = [_account_key(line.counterparty_account) for line in statement]
+        self.line_party = _account_keys([line.counterparty_account for line in statement])
         # 1 = matched; 2 = takes no part (a repeat of a key already seen in this run); 3 = a reversal,
         # which only the "returned" rule may match.
         self.line_used = bytearray(len(self.lines))
@@ -209,28 +259,14 @@ class _Matcher:
         self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
         self._by_ref: dict[tuple[str, str], list[int]] | None = None
 
-    def run(self) -> Reconciliation:
+    def run(self) -> Positions:
         self._returns()
         self._by_reference()
         self._lines_by_reference()
         self._by_amount_counterparty_date()
         self._line_settles_items()
         self._lines_settle_item()
-        lines, items = self.lines, self.items
-        matches = tuple(
-            Match(rule, (lines[at_lines[0]],), (items[at_items[0]],))
-            if len(at_lines) == 1 and len(at_items) == 1
-            else Match(
-                rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items))
-            )
-            for rule, at_lines, at_items in self.found
-        )
-        line_state, item_state = self.line_used, self.item_used
-        return Reconciliation(
-            matches=matches,
-            unmatched_lines=tuple(line for line, used in zip(lines, line_state, strict=True) if used != 1),
-            unmatched_items=tuple(item for item, used in zip(items, item_state, strict=True) if not used),
-        )
+        return Positions(self.lines, self.items, self.found, self.given, self.line_used, self.item_used)
 
     def _record(self, rule: MatchRule, line_indexes: Sequence[int], item_indexes: Sequence[int]) -> None:
         for i in line_indexes:
@@ -454,6 +490,13 @@ def _references(line: StatementLine) -> tuple[str, ...]:
 def _opposite(flow: str) -> str:
     direction, currency = flow.split(" ")
     return f"{'debit' if direction == 'credit' else 'credit'} {currency}"
+
+
+def _account_keys(accounts: list[str | None]) -> list[str | None]:
+    """`_account_key` of each (a million a run: the usual account needs no call)."""
+    return [
+        account if account is None or account.isalnum() else _account_key(account) for account in accounts
+    ]
 
 
 def _account_key(account: str | None) -> str | None:

@@ -147,7 +147,7 @@ def open_lines(session: Session, center: str) -> list[tuple[int, AccountLine]]:
     table = StatementLineRow.__table__
     columns = [table.c[name] for name in LINE_COLUMNS]
     rows = session.connection().execute(
-        select(*columns).where(table.c.center_code == center, table.c.status == "open")
+        select(*columns).where(table.c.center_code == center, table.c.status == "open").order_by(table.c.id)
     )
     construct = StatementLine.model_construct
     found = []
@@ -221,8 +221,14 @@ def next_line_id(session: Session) -> int:
 
 def stored_time(session: Session, moment: datetime) -> Any:
     """A time as `UtcDateTime` stores it on this connection's database (for `bulk_insert` rows)."""
-    process = UtcDateTime().bind_processor(session.connection().dialect)
-    return process(moment) if process is not None else moment
+    dialect = session.connection().dialect
+    process = UtcDateTime().bind_processor(dialect)
+    stored = process(moment) if process is not None else moment
+    if dialect.name == "sqlite" and isinstance(stored, datetime):
+        # The text sqlite3's default adapter makes of it (`isoformat(" ")`), made once instead of
+        # once per row.
+        return stored.isoformat(" ")
+    return stored
 
 
 def bulk_insert(

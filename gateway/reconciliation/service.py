@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contracts.statements import Statement, StatementParseError
-from gateway.finance.matching import AccountLine, MatchingRules, reconcile
+from gateway.finance.matching import AccountLine, MatchingRules, reconcile_positions
 from gateway.reconciliation import repository
 from gateway.reconciliation.errors import (
     ItemNotFound,
@@ -166,53 +166,57 @@ def _import_and_reconcile(
     old = repository.open_lines(session, center)
     escrow = repository.escrow_items(session, center)
     step("match")
-    result = reconcile(
-        [line for _, line in old] + [line for line, _ in new.values()], [e.item for e in escrow], rules=rules
-    )
+    given = [line for _, line in old] + [line for line, _ in new.values()]
+    found = reconcile_positions(given, [e.item for e in escrow], rules=rules)
     step("settle")
     holds = {e.item.item_id: e for e in escrow if e.open_hold}
-    # Every line's id before anything is written: old lines have theirs, new ones follow in file order.
-    first_id = repository.next_line_id(session)
-    line_ids = {line.key: line_id for line_id, line in old}
-    line_ids.update((key, first_id + offset) for offset, key in enumerate(new))
-    # Matches numbered in the order of their first line, so that the match ids the new lines carry
-    # (and the matches' primary key) are appended to their indexes in order, not scattered.
-    ordered = sorted(result.matches, key=lambda match: min(line_ids[line.key] for line in match.lines))
+    lines, items, line_given = found.lines, found.items, found.line_given
+    # Matches numbered in the order of their first line as stored (old lines by id, then the new
+    # ones in file order, which is their id order): the match ids the new lines carry, like the
+    # matches' primary key, are then appended to their indexes in order, not scattered.
+    first_at = [-1] * len(given)
+    for number, (_, at_lines, _) in enumerate(found.found):
+        first_at[min(line_given[i] for i in at_lines) if len(at_lines) > 1 else line_given[at_lines[0]]] = (
+            number
+        )
     # Rows as plain tuples, the time already in its stored form (a million rows each way).
     stamp = repository.stored_time(session, now)
-    line_match: dict[str, str] = {}  # line key -> match id
+    line_match: list[str | None] = [None] * len(given)  # by place in `given`
     item_rows: list[tuple[Any, ...]] = []  # the items of matches with several
     match_rows: list[tuple[Any, ...]] = []
     posted = voided = 0
-    matched_fen = matched_items = 0
-    for number, match in enumerate(ordered, start=1):
+    matched_fen = matched_items = matched_lines = 0
+    for number, at in enumerate((at for at in first_at if at >= 0), start=1):
+        rule, at_lines, at_items = found.found[at]
         # Zero-padded: ids in run order are in key order too (appends to the indexes, pages in order).
         match_id = f"{run_id}.{number:08d}"
+        members = [items[at_items[0]]] if len(at_items) == 1 else [items[j] for j in sorted(at_items)]
         outcome = "none"
         if holds:
-            waiting = [item for item in match.items if item.item_id in holds]
+            waiting = [item for item in members if item.item_id in holds]
             if waiting:
-                succeeded = match.rule != "returned"
-                reference = next(
-                    (line.line.bank_reference for line in match.lines if line.line.bank_reference), ""
-                )
+                succeeded = rule != "returned"
+                references = (lines[i].line.bank_reference for i in sorted(at_lines))
+                reference = next((found for found in references if found), "")
                 for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
-                    settle(session, instruction, succeeded=succeeded, bank_reference=reference or "", now=now)
+                    settle(session, instruction, succeeded=succeeded, bank_reference=reference, now=now)
                 outcome = "posted" if succeeded else "voided"
                 posted += len(waiting) if succeeded else 0
                 voided += 0 if succeeded else len(waiting)
-        items = match.items
-        matched_items += len(items)
-        if len(items) == 1:
+        if len(members) == 1:
             match_rows.append(
-                (match_id, center, run_id, match.rule, outcome, None, actor, stamp, items[0].item_id)
+                (match_id, center, run_id, rule, outcome, None, actor, stamp, members[0].item_id)
             )
         else:
-            match_rows.append((match_id, center, run_id, match.rule, outcome, None, actor, stamp, None))
-            item_rows.extend((item.item_id, center, "matched", match_id, None, stamp) for item in items)
-        for member in match.lines:
-            line_match[member.key] = match_id
-            matched_fen += member.line.amount_minor
+            match_rows.append((match_id, center, run_id, rule, outcome, None, actor, stamp, None))
+            item_rows.extend((item.item_id, center, "matched", match_id, None, stamp) for item in members)
+        matched_items += len(members)
+        for i in at_lines:
+            line_match[line_given[i]] = match_id
+            matched_fen += lines[i].line.amount_minor
+        matched_lines += len(at_lines)
+    unmatched_lines = [line for line, used in zip(lines, found.line_state, strict=True) if used != 1]
+    unmatched_items = [item for item, used in zip(items, found.item_state, strict=True) if not used]
     step("persist")
     session.add(
         Run(
@@ -222,14 +226,14 @@ def _import_and_reconcile(
             drift_days=rules.drift_days,
             lines_considered=len(old) + len(new),
             items_considered=len(escrow),
-            matches=len(result.matches),
-            matched_lines=len(line_match),
+            matches=len(match_rows),
+            matched_lines=matched_lines,
             matched_items=matched_items,
             matched_fen=matched_fen,
-            unmatched_lines=len(result.unmatched_lines),
-            unmatched_lines_fen=sum(line.line.amount_minor for line in result.unmatched_lines),
-            unmatched_items=len(result.unmatched_items),
-            unmatched_items_fen=sum(item.amount_minor for item in result.unmatched_items),
+            unmatched_lines=len(unmatched_lines),
+            unmatched_lines_fen=sum(line.line.amount_minor for line in unmatched_lines),
+            unmatched_items=len(unmatched_items),
+            unmatched_items_fen=sum(item.amount_minor for item in unmatched_items),
             refunds_posted=posted,
             refunds_voided=voided,
             actor=actor,
@@ -248,19 +252,21 @@ def _import_and_reconcile(
     repository.bulk_update_lines(
         session,
         [
-            {"line_id": line_id, "status": "matched", "match_id": line_match[line.key], "note": None}
-            for line_id, line in old
-            if line.key in line_match
+            {"line_id": line_id, "status": "matched", "match_id": line_match[k], "note": None}
+            for k, (line_id, _) in enumerate(old)
+            if line_match[k] is not None
         ],
     )
     step("update_lines")
+    first_id = repository.next_line_id(session)
+    tail = line_match[len(old) :]
     repository.bulk_insert(
         session,
         StatementLineRow.__table__,  # type: ignore[arg-type]
         NEW_LINE_COLUMNS,
         (
-            _line_row(first_id + offset, center, import_id, digest, line, line_match.get(key))
-            for offset, (key, (line, digest)) in enumerate(new.items())
+            _line_row(first_id + offset, center, import_id, digest, line, tail[offset])
+            for offset, (line, digest) in enumerate(new.values())
         ),
     )
     step("write_lines")
