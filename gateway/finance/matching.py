@@ -215,6 +215,9 @@ class _Matcher:
     ) -> None:
         self.rules = rules
         self.drift = rules.drift_days
+        # Every column is read in the order the objects were made, then permuted into matching
+        # order: reading a million objects' attributes in a shuffled order costs several times more
+        # (each one a cache miss), permuting lists of small values does not.
         seen_ids: set[str] = set()
         open_items: list[LedgerItem] = []
         for item in items:
@@ -224,17 +227,24 @@ class _Matcher:
             seen_ids.add(item_id)
             if item_id not in matched_item_ids:
                 open_items.append(item)
-        open_items.sort(key=_item_order)
-        self.items = open_items
-        self.item_day = [item.expected_date.toordinal() for item in open_items]
-        self.item_amount = [item.amount_minor for item in open_items]
-        self.item_flow = [f"{item.direction} {item.currency}" for item in open_items]
-        self.item_party = _account_keys([item.counterparty_account for item in open_items])
+        item_days = [item.expected_date.toordinal() for item in open_items]
+        item_ids = [item.item_id for item in open_items]
+        by_date = sorted(range(len(open_items)), key=item_ids.__getitem__)
+        by_date.sort(key=item_days.__getitem__)  # stable: (expected date, id)
+        self.items = [open_items[k] for k in by_date]
+        self.item_day = [item_days[k] for k in by_date]
+        amounts = [item.amount_minor for item in open_items]
+        self.item_amount = [amounts[k] for k in by_date]
+        flows = [f"{item.direction} {item.currency}" for item in open_items]
+        self.item_flow = [flows[k] for k in by_date]
+        parties = _account_keys([item.counterparty_account for item in open_items])
+        self.item_party = [parties[k] for k in by_date]
         self.item_used = bytearray(len(open_items))
 
         given = list(lines)
         given_keys = [line.key for line in given]
-        given_days = [line.line.value_date.toordinal() for line in given]
+        statement = [line.line for line in given]
+        given_days = [line.value_date.toordinal() for line in statement]
         order = [k for k in range(len(given)) if given_keys[k] not in matched_line_keys]
         order.sort(key=given_keys.__getitem__)
         order.sort(key=given_days.__getitem__)  # stable: (value date, key)
@@ -242,20 +252,28 @@ class _Matcher:
         self.lines = [given[k] for k in order]
         self.keys = [given_keys[k] for k in order]
         self.line_day = [given_days[k] for k in order]
-        statement = [line.line for line in self.lines]
-        self.line_amount = [line.amount_minor for line in statement]
-        self.line_flow = [f"{line.direction} {line.currency}" for line in statement]
-        self.line_party = _account_keys([line.counterparty_account for line in statement])
+        amounts = [line.amount_minor for line in statement]
+        self.line_amount = [amounts[k] for k in order]
+        flows = [f"{line.direction} {line.currency}" for line in statement]
+        self.line_flow = [flows[k] for k in order]
+        parties = _account_keys([line.counterparty_account for line in statement])
+        self.line_party = [parties[k] for k in order]
+        references = [line.bank_reference for line in statement]
+        self.line_bank_ref = [references[k] for k in order]
+        references = [line.customer_reference for line in statement]
+        self.line_customer_ref = [references[k] for k in order]
         # 1 = matched; 2 = takes no part (a repeat of a key already seen in this run); 3 = a reversal,
-        # which only the "returned" rule may match.
-        self.line_used = bytearray(len(self.lines))
+        # which only the "returned" rule may match. Repeats have equal (date, key), and the stable
+        # sort keeps them in input order, so the first in input order is the first in matching order.
+        state = bytearray(len(given))
         seen_keys: set[str] = set()
-        for index, key in enumerate(self.keys):
+        for k, key in enumerate(given_keys):
             if key in seen_keys:
-                self.line_used[index] = 2
-            elif statement[index].is_reversal:
-                self.line_used[index] = 3
+                state[k] = 2
+            elif statement[k].is_reversal:
+                state[k] = 3
             seen_keys.add(key)
+        self.line_used = bytearray(state[k] for k in order)
         self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
         self._by_ref: dict[tuple[str, str], list[int]] | None = None
 
@@ -281,12 +299,12 @@ class _Matcher:
             return
         item_used, line_used, item_amount = self.item_used, self.line_used, self.item_amount
         line_flow, line_amount, found_pairs = self.line_flow, self.line_amount, self.found
-        for i, account_line in enumerate(self.lines):
+        bank_refs, customer_refs = self.line_bank_ref, self.line_customer_ref
+        for i in range(len(line_used)):
             if line_used[i]:
                 continue
-            line = account_line.line
             flow, amount = line_flow[i], line_amount[i]
-            for reference in (line.bank_reference, line.customer_reference):
+            for reference in (bank_refs[i], customer_refs[i]):
                 found = index.get((reference, flow)) if reference else None
                 if found is None:
                     continue
