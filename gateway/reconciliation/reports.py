@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from gateway.finance.exports import Cell, Column
@@ -45,7 +45,9 @@ def lines(
 ) -> list[StatementLineRow]:
     query = (
         select(StatementLineRow)
-        .where(StatementLineRow.center_code == center, StatementLineRow.status == status)
+        # The status as a literal: the open lines' index is partial (WHERE status = 'open').
+        .where(StatementLineRow.center_code == center)
+        .where(StatementLineRow.status == literal(status, literal_execute=True))
         .where(StatementLineRow.id > after)
         .order_by(StatementLineRow.id)
     )

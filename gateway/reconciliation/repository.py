@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, literal, select, text
 from sqlalchemy.orm import Session
 
 from contracts.statements import StatementLine
@@ -147,7 +147,9 @@ def open_lines(session: Session, center: str) -> list[tuple[int, AccountLine]]:
     table = StatementLineRow.__table__
     columns = [table.c[name] for name in LINE_COLUMNS]
     rows = session.connection().execute(
-        select(*columns).where(table.c.center_code == center, table.c.status == "open").order_by(table.c.id)
+        select(*columns)
+        .where(table.c.center_code == center, table.c.status == literal("open", literal_execute=True))
+        .order_by(table.c.id)
     )
     construct = StatementLine.model_construct
     found = []

@@ -6,6 +6,7 @@ the bulk columns.
   keep theirs.
 - `recon_statement_lines.line_key` (text up to 400 characters, in the unique index) becomes
   `line_digest`: the first 16 bytes of SHA-256 over the same key, computed here for stored lines.
+- The open lines' index holds only open lines (partial, `WHERE status = 'open'`), by (center, id).
 - Foreign keys dropped: lines -> imports and -> matches, matches -> runs, items -> matches. The code
   writes these ids from rows it inserts in the same transaction (see gateway/reconciliation/tables.py).
 
@@ -51,6 +52,14 @@ def upgrade() -> None:
             {"id": line_id, "digest": hashlib.sha256(key.encode()).digest()[:16]}
             for line_id, key in connection.execute(sa.text("SELECT id, line_key FROM recon_statement_lines"))
         ),
+    )
+    op.drop_index("ix_recon_statement_lines_open", table_name="recon_statement_lines")
+    op.create_index(
+        "ix_recon_statement_lines_open",
+        "recon_statement_lines",
+        ["center_code", "id"],
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
     )
     with op.batch_alter_table("recon_statement_lines") as batch:
         batch.drop_constraint("uq_recon_statement_lines_key", type_="unique")
@@ -110,6 +119,8 @@ def downgrade() -> None:
         "UPDATE recon_statement_lines SET line_key = :key WHERE id = :id",
         ({"id": row[0], "key": _key(*row[1:])} for row in rows),
     )
+    op.drop_index("ix_recon_statement_lines_open", table_name="recon_statement_lines")
+    op.create_index("ix_recon_statement_lines_open", "recon_statement_lines", ["center_code", "status"])
     with op.batch_alter_table("recon_statement_lines") as batch:
         batch.drop_constraint("uq_recon_statement_lines_digest", type_="unique")
         batch.drop_column("line_digest")
