@@ -8,7 +8,7 @@ transfer between two of them has one bank reference in both, which is why the pa
 repeated reference per account, not per file).
 
 Run: every open line of the center (this file's new ones and those left open before) against every
-open ledger item of its escrow account (`repository.escrow_items`), by `gateway.finance.matching`.
+open ledger item of its escrow account (`repository.open_escrow`), by `gateway.finance.matching`.
 A match that includes a hold still waiting for the bank (a refund instruction) settles it through the
 `settle` seam: posted, or voided when the match is a returned refund. Lines and items left over are
 the exception lists finance resolves (`manual_match`, `write_off_*`).
@@ -164,32 +164,31 @@ def _import_and_reconcile(
     session.flush()
     step("load")
     old = repository.open_lines(session, center)
-    escrow = repository.escrow_items(session, center)
+    escrow = repository.open_escrow(session, center)
     step("match")
     given = [line for _, line in old] + [line for line, _ in new.values()]
-    found = reconcile_positions(given, [e.item for e in escrow], rules=rules)
+    found = reconcile_positions(given, escrow.items, rules=rules)
     step("settle")
-    holds = {e.item.item_id: e for e in escrow if e.open_hold}
+    holds = escrow.open_holds
     lines, items, line_given = found.lines, found.items, found.line_given
     # Matches numbered in the order of their first line as stored (old lines by id, then the new
     # ones in file order, which is their id order): the match ids the new lines carry, like the
     # matches' primary key, are then appended to their indexes in order, not scattered.
     first_at = [-1] * len(given)
     for number, (_, at_lines, _) in enumerate(found.found):
-        first_at[min(line_given[i] for i in at_lines) if len(at_lines) > 1 else line_given[at_lines[0]]] = (
-            number
-        )
+        first = line_given[at_lines[0]] if len(at_lines) == 1 else min(line_given[i] for i in at_lines)
+        first_at[first] = number
     # Rows as plain tuples, the time already in its stored form (a million rows each way).
     stamp = repository.stored_time(session, now)
     line_match: list[str | None] = [None] * len(given)  # by place in `given`
     item_rows: list[tuple[Any, ...]] = []  # the items of matches with several
     match_rows: list[tuple[Any, ...]] = []
-    posted = voided = 0
-    matched_fen = matched_items = matched_lines = 0
+    posted = voided = matched_items = 0
+    prefix = f"{run_id}."
     for number, at in enumerate((at for at in first_at if at >= 0), start=1):
         rule, at_lines, at_items = found.found[at]
         # Zero-padded: ids in run order are in key order too (appends to the indexes, pages in order).
-        match_id = f"{run_id}.{number:08d}"
+        match_id = f"{prefix}{number:08d}"
         members = [items[at_items[0]]] if len(at_items) == 1 else [items[j] for j in sorted(at_items)]
         outcome = "none"
         if holds:
@@ -197,7 +196,7 @@ def _import_and_reconcile(
             if waiting:
                 succeeded = rule != "returned"
                 references = (lines[i].line.bank_reference for i in sorted(at_lines))
-                reference = next((found for found in references if found), "")
+                reference = next((ref for ref in references if ref), "")
                 for instruction in dict.fromkeys(item.bank_reference or item.item_id for item in waiting):
                     settle(session, instruction, succeeded=succeeded, bank_reference=reference, now=now)
                 outcome = "posted" if succeeded else "voided"
@@ -213,9 +212,15 @@ def _import_and_reconcile(
         matched_items += len(members)
         for i in at_lines:
             line_match[line_given[i]] = match_id
-            matched_fen += lines[i].line.amount_minor
-        matched_lines += len(at_lines)
-    unmatched_lines = [line for line, used in zip(lines, found.line_state, strict=True) if used != 1]
+    # Sums over the lines in the order they were made (cheaper than in matching order).
+    matched_lines = matched_fen = unmatched_lines = unmatched_lines_fen = 0
+    for account_line, line_match_id in zip(given, line_match, strict=True):
+        if line_match_id is None:
+            unmatched_lines += 1
+            unmatched_lines_fen += account_line.line.amount_minor
+        else:
+            matched_lines += 1
+            matched_fen += account_line.line.amount_minor
     unmatched_items = [item for item, used in zip(items, found.item_state, strict=True) if not used]
     step("persist")
     session.add(
@@ -225,13 +230,13 @@ def _import_and_reconcile(
             import_id=import_id,
             drift_days=rules.drift_days,
             lines_considered=len(old) + len(new),
-            items_considered=len(escrow),
+            items_considered=len(escrow.items),
             matches=len(match_rows),
             matched_lines=matched_lines,
             matched_items=matched_items,
             matched_fen=matched_fen,
-            unmatched_lines=len(unmatched_lines),
-            unmatched_lines_fen=sum(line.line.amount_minor for line in unmatched_lines),
+            unmatched_lines=unmatched_lines,
+            unmatched_lines_fen=unmatched_lines_fen,
             unmatched_items=len(unmatched_items),
             unmatched_items_fen=sum(item.amount_minor for item in unmatched_items),
             refunds_posted=posted,
