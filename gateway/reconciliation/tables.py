@@ -89,7 +89,8 @@ class Match(Base):
     __tablename__ = "recon_matches"
 
     id: Mapped[str] = mapped_column(String(60), primary_key=True)
-    center_code: Mapped[str] = mapped_column(String(64), index=True)
+    # Not indexed: matches are read by run or by id (a run writes a million of them).
+    center_code: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[str | None] = mapped_column(String(40), index=True)  # recon_runs.id (no FK: see above)
     rule: Mapped[str] = mapped_column(
         String(30)

@@ -6,6 +6,7 @@ the bulk columns.
   keep theirs.
 - `recon_statement_lines.line_key` (text up to 400 characters, in the unique index) becomes
   `line_digest`: the first 16 bytes of SHA-256 over the same key, computed here for stored lines.
+- `ix_recon_matches_center_code` dropped: nothing reads matches by center (by run, or by id).
 - The open lines' index holds only open lines (partial, `WHERE status = 'open'`), by (center, id).
 - Foreign keys dropped: lines -> imports and -> matches, matches -> runs, items -> matches. The code
   writes these ids from rows it inserts in the same transaction (see gateway/reconciliation/tables.py).
@@ -86,6 +87,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("recon_matches") as batch:
         batch.create_unique_constraint("uq_recon_matches_transfer_id", ["transfer_id"])
+    op.drop_index("ix_recon_matches_center_code", table_name="recon_matches")
 
 
 def downgrade() -> None:
@@ -98,6 +100,7 @@ def downgrade() -> None:
             "WHERE transfer_id IS NOT NULL"
         )
     )
+    op.create_index("ix_recon_matches_center_code", "recon_matches", ["center_code"])
     with op.batch_alter_table("recon_matches") as batch:
         batch.drop_constraint("uq_recon_matches_transfer_id", type_="unique")
         batch.drop_column("transfer_id")
