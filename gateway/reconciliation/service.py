@@ -167,7 +167,7 @@ def _import_and_reconcile(
     escrow = repository.open_escrow(session, center)
     step("match")
     given = [line for _, line in old] + [line for line, _ in new.values()]
-    found = reconcile_positions(given, escrow.items, rules=rules)
+    found = reconcile_positions(given, escrow.items, rules=rules, uncontested_first=True)
     step("settle")
     holds = escrow.open_holds
     lines, items, line_given = found.lines, found.items, found.line_given
