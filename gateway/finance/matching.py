@@ -199,8 +199,9 @@ def reconcile_positions(
     matched to that item ("reference"): rule 1 would match exactly that pair whatever the order.
     No other line can reach the item (items are found by reference only, in rule 1 and, through a
     reversal carrying the reference, in the returned rule), and the only rule before rule 1, the
-    returned rule, takes a line only as the payout of a reversal carrying one of its references. Those come first in `found`; the rules then run as always on what is left (at a
-    million lines, the sort into matching order and the walk over it were most of the run)."""
+    returned rule, takes a line only as the payout of a reversal carrying one of its references.
+    Those pairs come first in `found`; the rules then run as always on what is left (at a million
+    lines, the sort into matching order and the walk over it were most of the run)."""
     given = list(lines)
     open_items = list(items)
     if not uncontested_first or matched_item_ids or matched_line_keys:
