@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import tempfile
 import time
 import uuid
@@ -54,7 +55,12 @@ START = date(2026, 1, 1)
 def _database(backend: str) -> tuple[str, Iterator[None]]:
     if backend == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
-        return f"sqlite:///{folder / 'bench.db'}", iter(())
+
+        def remove() -> Iterator[None]:  # a million-line run leaves a 1 GB database behind
+            shutil.rmtree(folder, ignore_errors=True)
+            yield
+
+        return f"sqlite:///{folder / 'bench.db'}", remove()
     base = os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or os.environ.get("GATEWAY_TEST_POSTGRES_URL")
     if not base:
         raise SystemExit(
