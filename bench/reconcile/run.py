@@ -4,9 +4,10 @@ Seeds N ledger transfers on a center's escrow account (bulk SQL into `ledger_tra
 metadata the deposits side writes: bank_ref, counterparty_account, counterparty_name, value_date) and
 a statement of about N lines with 1% noise, then times `gateway.reconciliation.service
 .import_and_reconcile` end to end: read the ledger items as stored, read open lines, match, write the
-new lines, matches and item states, commit. Noise: 0.5% of the lines have no ledger item (unknown
-credits), 0.5% of the items have no line, and 1% of the matching lines lost the reference and moved
-1-2 days (they match on amount + counterparty account + date window).
+new lines and the matches (one row per match; item states only for matches with several items),
+commit. Noise: 0.5% of the lines have no ledger item (unknown credits), 0.5% of the items have no
+line, and 1% of the matching lines lost the reference and moved 1-2 days (they match on amount +
+counterparty account + date window).
 
 Baseline, same run and database: a plain SQL join of the stored lines to the stored transfers on the
 reference (`bank_reference = meta's bank_ref`, the references first extracted into an indexed
@@ -15,6 +16,10 @@ nor writes anything, so the ratio is what the full use case costs over the datab
 
 Statements are built in memory (a million-line file is over the parsers' 50 MB limit); parsing is
 timed separately on a 100,000-line CSV and extrapolated.
+
+CPU: this process's (SQLite runs in it) and, on PostgreSQL, the server backend's that served the run
+(utime + stime from /proc/<pg_backend_pid()>/stat; the server must run on this machine), per stage.
+On a shared machine CPU is the honest figure: wall includes waiting for the other processes.
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from contracts.statements import Statement, StatementLine
@@ -49,7 +55,12 @@ START = date(2026, 1, 1)
 def _database(backend: str) -> tuple[str, Iterator[None]]:
     if backend == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
-        return f"sqlite:///{folder / 'bench.db'}", iter(())
+
+        def remove() -> Iterator[None]:  # a million-line run leaves a 1 GB database behind
+            shutil.rmtree(folder, ignore_errors=True)
+            yield
+
+        return f"sqlite:///{folder / 'bench.db'}", remove()
     base = os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or os.environ.get("GATEWAY_TEST_POSTGRES_URL")
     if not base:
         raise SystemExit(
@@ -177,13 +188,30 @@ def _statement(items: list[tuple[str, int, str, date]], rng: random.Random) -> S
     )  # fmt: skip
 
 
-def _join(url: str) -> tuple[float, int]:
+def _server_cpu(connection: Connection) -> Callable[[], float]:
+    """CPU seconds used so far by the PostgreSQL backend serving `connection` (0 on SQLite)."""
+    if connection.dialect.name != "postgresql":
+        return lambda: 0.0
+    pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    tick = os.sysconf("SC_CLK_TCK")
+    stat = Path(f"/proc/{pid}/stat")
+
+    def used() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15 of stat)
+
+    return used
+
+
+def _join(url: str) -> tuple[float, float, int]:
     """The references out of the ledger's metadata into an indexed temporary table, then the join.
     (Without the index SQLite has no better plan than a nested loop; PostgreSQL hashes either way.)"""
     engine = make_engine(url)
     sqlite = url.startswith("sqlite")
     extract = "json_extract(meta, '$.bank_ref')" if sqlite else "(meta::json ->> 'bank_ref')"
     with engine.begin() as connection:
+        server = _server_cpu(connection)
+        server_before = server()
         start = time.perf_counter()
         connection.execute(
             text(f"CREATE TEMPORARY TABLE bench_refs AS SELECT {extract} AS ref FROM ledger_transfers "
@@ -199,8 +227,9 @@ def _join(url: str) -> tuple[float, int]:
             {"center": CENTER},
         ).scalar_one()
         seconds = time.perf_counter() - start
+        server_seconds = server() - server_before
     engine.dispose()
-    return seconds, int(pairs)
+    return seconds, server_seconds, int(pairs)
 
 
 def _parse_rate(rng: random.Random, n: int = 100_000) -> float:
@@ -238,17 +267,20 @@ def main() -> None:
               f"in {time.perf_counter() - start:.1f} s (not timed below)")  # fmt: skip
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
-        stages: dict[str, tuple[float, float]] = {}
-        last = [time.perf_counter(), time.process_time()]
+        stages: dict[str, tuple[float, float, float]] = {}
+        server: Callable[[], float] = lambda: 0.0  # noqa: E731
+        last = [0.0, 0.0, 0.0]
 
         def progress(stage: str) -> None:
-            now, used = time.perf_counter(), time.process_time()
-            stages[stage] = (now - last[0], used - last[1])
-            last[:] = [now, used]
+            now, used, served = time.perf_counter(), time.process_time(), server()
+            stages[stage] = (now - last[0], used - last[1], served - last[2])
+            last[:] = [now, used, served]
 
-        start = last[0] = time.perf_counter()
-        cpu = last[1] = time.process_time()
         with transaction(sessions) as session:
+            server = _server_cpu(session.connection())
+            start = last[0] = time.perf_counter()
+            cpu = last[1] = time.process_time()
+            server_start = last[2] = server()
             result = service.import_and_reconcile(
                 session,
                 center=CENTER,
@@ -265,24 +297,36 @@ def main() -> None:
         progress("commit")
         total = time.perf_counter() - start
         cpu = time.process_time() - cpu
+        server_cpu = server() - server_start
         engine.dispose()
         run = result.run
         labels = {
             "load": "dedup + import row", "match": "read lines + ledger items", "settle": "match",
             "persist": "settle + outcome", "write_matches": "write matches",
             "update_lines": "update old lines", "write_lines": "write lines",
-            "write": "write item states", "commit": "commit",
+            "write": "write item states + free the run", "commit": "commit",
         }  # fmt: skip
-        parts = ", ".join(f"{labels[k]} {wall:.1f}/{used:.1f}" for k, (wall, used) in stages.items())
-        print(f"  reconcile end to end: {total:.1f} s (stages, wall/CPU s: {parts})")
+        postgres = args.backend == "postgresql"
+        parts = ", ".join(
+            f"{labels[k]} {wall:.1f}/{used:.1f}" + (f"/{served:.1f}" if postgres else "")
+            for k, (wall, used, served) in stages.items()
+        )
+        unit = "wall/CPU/server CPU" if postgres else "wall/CPU"
+        print(f"  reconcile end to end: {total:.1f} s (stages, {unit} s: {parts})")
         print(f"  CPU time of this process (the machine is shared; SQLite runs in-process): {cpu:.1f} s")
+        if postgres:
+            print(
+                f"  CPU time of the PostgreSQL backend: {server_cpu:.1f} s; together {cpu + server_cpu:.1f} s"
+            )
         print(
             f"  matches {run.matches:,}; unmatched lines {run.unmatched_lines:,},"
             f" items {run.unmatched_items:,}"
         )
-        join_seconds, pairs = _join(url)
-        print(f"  baseline: plain SQL join on the reference: {join_seconds:.1f} s ({pairs:,} pairs)")
+        join_seconds, join_server, pairs = _join(url)
+        served = f", server CPU {join_server:.1f} s" if postgres else ""
+        print(f"  baseline: plain SQL join on the reference: {join_seconds:.1f} s{served} ({pairs:,} pairs)")
         print(f"  ratio reconcile / join: {total / join_seconds:.1f}x")
+        print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.parse:
             print(f"  CSV parse: {_parse_rate(rng):,.0f} lines/s")
     finally:

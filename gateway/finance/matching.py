@@ -142,7 +142,129 @@ def reconcile(
     matched_line_keys: Set[str] = frozenset(),
     rules: MatchingRules = MatchingRules(),
 ) -> Reconciliation:
-    return _Matcher(lines, items, matched_item_ids, matched_line_keys, rules).run()
+    return reconcile_positions(
+        lines, items, matched_item_ids=matched_item_ids, matched_line_keys=matched_line_keys, rules=rules
+    ).reconciliation()
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """What `reconcile` finds, by position, for a caller that stores a million matches and needs no
+    `Match` object for each: `found` holds (rule, line positions, item positions) into `lines` and
+    `items` (both in matching order); `line_given[i]` is where line i was in the caller's input;
+    `line_state[i]` / `item_state[j]` are 1 when matched."""
+
+    lines: list[AccountLine]
+    items: list[LedgerItem]
+    found: list[tuple[MatchRule, Sequence[int], Sequence[int]]]
+    line_given: list[int]
+    line_state: bytearray
+    item_state: bytearray
+
+    def reconciliation(self) -> Reconciliation:
+        lines, items = self.lines, self.items
+        matches = tuple(
+            Match(rule, (lines[at_lines[0]],), (items[at_items[0]],))
+            if len(at_lines) == 1 and len(at_items) == 1
+            else Match(
+                rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items))
+            )
+            for rule, at_lines, at_items in self.found
+        )
+        return Reconciliation(
+            matches=matches,
+            unmatched_lines=tuple(
+                line for line, used in zip(lines, self.line_state, strict=True) if used != 1
+            ),
+            unmatched_items=tuple(
+                item for item, used in zip(items, self.item_state, strict=True) if not used
+            ),
+        )
+
+
+def reconcile_positions(
+    lines: Iterable[AccountLine],
+    items: Iterable[LedgerItem],
+    *,
+    matched_item_ids: Set[str] = frozenset(),
+    matched_line_keys: Set[str] = frozenset(),
+    rules: MatchingRules = MatchingRules(),
+    uncontested_first: bool = False,
+) -> Positions:
+    """`reconcile`, the matches by position (the same matches, in the same order).
+
+    `uncontested_first`: the same matches, not in the same order. First, in input order, every line
+    that is not a reversal, whose references (bank and customer) no other line carries, and whose
+    bank reference names exactly one item of its direction and currency, of the line's amount, is
+    matched to that item ("reference"): rule 1 would match exactly that pair whatever the order.
+    No other line can reach the item (items are found by reference only, in rule 1 and, through a
+    reversal carrying the reference, in the returned rule), and the only rule before rule 1, the
+    returned rule, takes a line only as the payout of a reversal carrying one of its references.
+    Those pairs come first in `found`; the rules then run as always on what is left (at a million
+    lines, the sort into matching order and the walk over it were most of the run)."""
+    given = list(lines)
+    open_items = list(items)
+    if not uncontested_first or matched_item_ids or matched_line_keys:
+        return _Matcher(given, open_items, matched_item_ids, matched_line_keys, rules).run()
+    at_lines, at_items = _uncontested(given, open_items)
+    if not at_lines:
+        return _Matcher(given, open_items, matched_item_ids, matched_line_keys, rules).run()
+    taken_lines, taken_items = set(at_lines), set(at_items)
+    rest_given = [k for k in range(len(given)) if k not in taken_lines]
+    rest_items = [open_items[j] for j in range(len(open_items)) if j not in taken_items]
+    rest = _Matcher([given[k] for k in rest_given], rest_items, frozenset(), frozenset(), rules).run()
+    first = len(at_lines)
+    found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = [
+        ("reference", (k,), (k,)) for k in range(first)
+    ]
+    found.extend(
+        (rule, tuple(first + i for i in lines_at), tuple(first + j for j in items_at))
+        for rule, lines_at, items_at in rest.found
+    )
+    return Positions(
+        lines=[given[k] for k in at_lines] + rest.lines,
+        items=[open_items[j] for j in at_items] + rest.items,
+        found=found,
+        line_given=at_lines + [rest_given[k] for k in rest.line_given],
+        line_state=bytearray(b"\x01" * first) + rest.line_state,
+        item_state=bytearray(b"\x01" * first) + rest.item_state,
+    )
+
+
+def _uncontested(lines: Sequence[AccountLine], items: Sequence[LedgerItem]) -> tuple[list[int], list[int]]:
+    """(line positions, item positions) of the uncontested reference pairs (`reconcile_positions`),
+    each list in input order of the lines. Reads every column in input order (see `_Matcher`)."""
+    seen_ids: set[str] = set()
+    single: dict[tuple[str, str], int] = {}  # (reference, flow) -> the one item carrying it, or -1
+    for j, item in enumerate(items):
+        if item.item_id in seen_ids:
+            raise MatchingError(f"ledger item {item.item_id} is given twice")
+        seen_ids.add(item.item_id)
+        if item.bank_reference:
+            key = (item.bank_reference, f"{item.direction} {item.currency}")
+            single[key] = -1 if key in single else j
+    statement = [line.line for line in lines]
+    bank_refs = [line.bank_reference for line in statement]
+    carried: dict[str, int] = {}  # reference -> how many times lines carry it
+    for reference in bank_refs:
+        if reference:
+            carried[reference] = carried.get(reference, 0) + 1
+    for reference in [line.customer_reference for line in statement]:
+        if reference:
+            carried[reference] = carried.get(reference, 0) + 1
+    at_lines: list[int] = []
+    at_items: list[int] = []
+    for k, reference in enumerate(bank_refs):
+        if not reference or carried[reference] != 1:
+            continue
+        line = statement[k]
+        if line.customer_reference and carried[line.customer_reference] != 1:
+            continue  # a reversal carrying it could take this line as its payout (the returned rule)
+        j = single.get((reference, f"{line.direction} {line.currency}"), -1)
+        if j >= 0 and items[j].amount_minor == line.amount_minor and not line.is_reversal:
+            at_lines.append(k)
+            at_items.append(j)
+    return at_lines, at_items
 
 
 def _item_order(item: LedgerItem) -> tuple[date, str]:
@@ -166,6 +288,9 @@ class _Matcher:
     ) -> None:
         self.rules = rules
         self.drift = rules.drift_days
+        # Every column is read in the order the objects were made, then permuted into matching
+        # order: reading a million objects' attributes in a shuffled order costs several times more
+        # (each one a cache miss), permuting lists of small values does not.
         seen_ids: set[str] = set()
         open_items: list[LedgerItem] = []
         for item in items:
@@ -175,62 +300,64 @@ class _Matcher:
             seen_ids.add(item_id)
             if item_id not in matched_item_ids:
                 open_items.append(item)
-        open_items.sort(key=_item_order)
-        self.items = open_items
-        self.item_day = [item.expected_date.toordinal() for item in open_items]
-        self.item_amount = [item.amount_minor for item in open_items]
-        self.item_flow = [f"{item.direction} {item.currency}" for item in open_items]
-        self.item_party = [_account_key(item.counterparty_account) for item in open_items]
+        item_days = [item.expected_date.toordinal() for item in open_items]
+        item_ids = [item.item_id for item in open_items]
+        by_date = sorted(range(len(open_items)), key=item_ids.__getitem__)
+        by_date.sort(key=item_days.__getitem__)  # stable: (expected date, id)
+        self.items = [open_items[k] for k in by_date]
+        self.item_day = [item_days[k] for k in by_date]
+        amounts = [item.amount_minor for item in open_items]
+        self.item_amount = [amounts[k] for k in by_date]
+        flows = [f"{item.direction} {item.currency}" for item in open_items]
+        self.item_flow = [flows[k] for k in by_date]
+        parties = _account_keys([item.counterparty_account for item in open_items])
+        self.item_party = [parties[k] for k in by_date]
         self.item_used = bytearray(len(open_items))
 
         given = list(lines)
         given_keys = [line.key for line in given]
-        given_days = [line.line.value_date.toordinal() for line in given]
+        statement = [line.line for line in given]
+        given_days = [line.value_date.toordinal() for line in statement]
         order = [k for k in range(len(given)) if given_keys[k] not in matched_line_keys]
         order.sort(key=given_keys.__getitem__)
         order.sort(key=given_days.__getitem__)  # stable: (value date, key)
+        self.given = order
         self.lines = [given[k] for k in order]
         self.keys = [given_keys[k] for k in order]
         self.line_day = [given_days[k] for k in order]
-        statement = [line.line for line in self.lines]
-        self.line_amount = [line.amount_minor for line in statement]
-        self.line_flow = [f"{line.direction} {line.currency}" for line in statement]
-        self.line_party = [_account_key(line.counterparty_account) for line in statement]
+        amounts = [line.amount_minor for line in statement]
+        self.line_amount = [amounts[k] for k in order]
+        flows = [f"{line.direction} {line.currency}" for line in statement]
+        self.line_flow = [flows[k] for k in order]
+        parties = _account_keys([line.counterparty_account for line in statement])
+        self.line_party = [parties[k] for k in order]
+        references = [line.bank_reference for line in statement]
+        self.line_bank_ref = [references[k] for k in order]
+        references = [line.customer_reference for line in statement]
+        self.line_customer_ref = [references[k] for k in order]
         # 1 = matched; 2 = takes no part (a repeat of a key already seen in this run); 3 = a reversal,
-        # which only the "returned" rule may match.
-        self.line_used = bytearray(len(self.lines))
+        # which only the "returned" rule may match. Repeats have equal (date, key), and the stable
+        # sort keeps them in input order, so the first in input order is the first in matching order.
+        state = bytearray(len(given))
         seen_keys: set[str] = set()
-        for index, key in enumerate(self.keys):
+        for k, key in enumerate(given_keys):
             if key in seen_keys:
-                self.line_used[index] = 2
-            elif statement[index].is_reversal:
-                self.line_used[index] = 3
+                state[k] = 2
+            elif statement[k].is_reversal:
+                state[k] = 3
             seen_keys.add(key)
+        self.line_used = bytearray(state[k] for k in order)
         self.found: list[tuple[MatchRule, Sequence[int], Sequence[int]]] = []
         self._by_ref: dict[tuple[str, str], list[int]] | None = None
 
-    def run(self) -> Reconciliation:
+    def run(self) -> Positions:
         self._returns()
         self._by_reference()
         self._lines_by_reference()
         self._by_amount_counterparty_date()
         self._line_settles_items()
         self._lines_settle_item()
-        lines, items = self.lines, self.items
-        matches = tuple(
-            Match(rule, (lines[at_lines[0]],), (items[at_items[0]],))
-            if len(at_lines) == 1 and len(at_items) == 1
-            else Match(
-                rule, tuple(lines[i] for i in sorted(at_lines)), tuple(items[j] for j in sorted(at_items))
-            )
-            for rule, at_lines, at_items in self.found
-        )
-        line_state, item_state = self.line_used, self.item_used
-        return Reconciliation(
-            matches=matches,
-            unmatched_lines=tuple(line for line, used in zip(lines, line_state, strict=True) if used != 1),
-            unmatched_items=tuple(item for item, used in zip(items, item_state, strict=True) if not used),
-        )
+        return Positions(self.lines, self.items, self.found, self.given, self.line_used, self.item_used)
 
     def _record(self, rule: MatchRule, line_indexes: Sequence[int], item_indexes: Sequence[int]) -> None:
         for i in line_indexes:
@@ -245,12 +372,12 @@ class _Matcher:
             return
         item_used, line_used, item_amount = self.item_used, self.line_used, self.item_amount
         line_flow, line_amount, found_pairs = self.line_flow, self.line_amount, self.found
-        for i, account_line in enumerate(self.lines):
+        bank_refs, customer_refs = self.line_bank_ref, self.line_customer_ref
+        for i in range(len(line_used)):
             if line_used[i]:
                 continue
-            line = account_line.line
             flow, amount = line_flow[i], line_amount[i]
-            for reference in (line.bank_reference, line.customer_reference):
+            for reference in (bank_refs[i], customer_refs[i]):
                 found = index.get((reference, flow)) if reference else None
                 if found is None:
                     continue
@@ -454,6 +581,13 @@ def _references(line: StatementLine) -> tuple[str, ...]:
 def _opposite(flow: str) -> str:
     direction, currency = flow.split(" ")
     return f"{'debit' if direction == 'credit' else 'credit'} {currency}"
+
+
+def _account_keys(accounts: list[str | None]) -> list[str | None]:
+    """`_account_key` of each (a million a run: the usual account needs no call)."""
+    return [
+        account if account is None or account.isalnum() else _account_key(account) for account in accounts
+    ]
 
 
 def _account_key(account: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from gateway.finance.exports import Cell, Column
@@ -45,7 +45,9 @@ def lines(
 ) -> list[StatementLineRow]:
     query = (
         select(StatementLineRow)
-        .where(StatementLineRow.center_code == center, StatementLineRow.status == status)
+        # The status as a literal: the open lines' index is partial (WHERE status = 'open').
+        .where(StatementLineRow.center_code == center)
+        .where(StatementLineRow.status == literal(status, literal_execute=True))
         .where(StatementLineRow.id > after)
         .order_by(StatementLineRow.id)
     )
@@ -79,13 +81,13 @@ def matches(session: Session, center: str, run_id: str, *, after: str, limit: in
     rows = list(session.scalars(query if limit is None else query.limit(limit)))
     ids = [row.id for row in rows]
     line_ids: dict[str, list[int]] = {}
-    transfer_ids: dict[str, list[str]] = {}
+    transfer_ids: dict[str, list[str]] = {row.id: [row.transfer_id] for row in rows if row.transfer_id}
     for chunk in _chunks(ids):
         for line_id, match_id in session.execute(
             select(StatementLineRow.id, StatementLineRow.match_id).where(StatementLineRow.match_id.in_(chunk))
         ):
             line_ids.setdefault(match_id or "", []).append(line_id)
-        for transfer_id, match_id in session.execute(
+        for transfer_id, match_id in session.execute(  # the items of matches with several
             select(ItemState.transfer_id, ItemState.match_id).where(ItemState.match_id.in_(chunk))
         ):
             transfer_ids.setdefault(match_id or "", []).append(transfer_id)

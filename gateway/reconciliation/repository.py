@@ -2,7 +2,8 @@
 
 Ledger items are read from what the ledger stores (`ledger_transfers`), not from a copy: every posted
 or pending transfer on `center:{c}:escrow_bank`, less holds that were voided or expired (the money
-never left) and transfers that were reversed, less those already matched or written off here. The
+never left) and transfers that were reversed, less those already matched or written off here (found
+by anti-join against `recon_matches.transfer_id` and `recon_items`). The
 metadata the deposits side writes on them (`bank_ref`, `counterparty_account`, `counterparty_name`,
 `value_date`) is what matching reads.
 
@@ -12,20 +13,21 @@ lines the row-at-a-time ORM would be most of the run.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, literal, select, text
 from sqlalchemy.orm import Session
 
 from contracts.statements import StatementLine
 from gateway.bookkeeping.accounts import center_escrow_bank
 from gateway.db import UtcDateTime
 from gateway.finance.matching import AccountLine, LedgerItem
-from gateway.reconciliation.tables import ItemState, StatementLineRow
+from gateway.reconciliation.tables import StatementLineRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,30 @@ class EscrowItem:
 
 
 def escrow_items(session: Session, center: str, *, include_closed: bool = False) -> list[EscrowItem]:
+    return [
+        EscrowItem(item, kind, open_hold=open_hold)
+        for item, kind, open_hold in _escrow(session, center, include_closed=include_closed)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenEscrow:
+    """The open ledger items as a run reads them: the items, and which are holds waiting for the bank."""
+
+    items: list[LedgerItem]
+    open_holds: set[str]
+
+
+def open_escrow(session: Session, center: str) -> OpenEscrow:
+    """`escrow_items` of the open items, without an `EscrowItem` per item (a million a run)."""
+    found = _escrow(session, center, include_closed=False)
+    return OpenEscrow(
+        [item for item, _, _ in found], {item.item_id for item, _, open_hold in found if open_hold}
+    )
+
+
+def _escrow(session: Session, center: str, *, include_closed: bool) -> list[tuple[LedgerItem, str, bool]]:
+    """(item, kind, open hold) for the center's escrow items."""
     account = center_escrow_bank(center).code
     connection = session.connection()
     params = {"account": account}
@@ -59,9 +85,7 @@ def escrow_items(session: Session, center: str, *, include_closed: bool = False)
             params,
         ).scalars()
     )
-    closed: set[str] = set()
-    if not include_closed:
-        closed = set(session.scalars(select(ItemState.transfer_id).where(ItemState.center_code == center)))
+    open_only = "" if include_closed else f" AND {_OPEN}"
     # The metadata's fields come out of the JSON in SQL: parsing a million documents with json.loads
     # in Python was ~10% of a run. PostgreSQL parses each document once (json_to_record; `->>` four
     # times would parse it four times).
@@ -78,37 +102,38 @@ def escrow_items(session: Session, center: str, *, include_closed: bool = False)
         text(
             f"SELECT id, kind, debit_account, amount, currency, created_at, {fields} FROM {source} "
             "WHERE (debit_account = :account OR credit_account = :account) AND kind IN ('posted', 'pending')"
+            f"{open_only}"
         ),
         params,
     )
-    found: list[EscrowItem] = []
-    skip = closed | reversed_ids
+    found: list[tuple[LedgerItem, str, bool]] = []
+    skip = reversed_ids
     for transfer_id, kind, debit_account, amount, currency, created_at, ref, party, name, day in rows:
         if transfer_id in skip:
             continue
         resolution = resolved.get(transfer_id)
         if resolution is not None and resolution != "post":
             continue  # voided or expired: nothing reached the bank
-        found.append(
-            EscrowItem(
-                LedgerItem(
-                    item_id=transfer_id,
-                    amount_minor=amount,
-                    direction="credit" if debit_account == account else "debit",
-                    counterparty_account=_text(party),
-                    counterparty_name=_text(name),
-                    expected_date=_day(day, created_at),
-                    bank_reference=_text(ref) or None,
-                    currency=currency,
-                ),
-                kind,
-                open_hold=kind == "pending" and resolution is None,
-            )
+        item = LedgerItem(
+            item_id=transfer_id,
+            amount_minor=amount,
+            direction="credit" if debit_account == account else "debit",
+            counterparty_account=_text(party),
+            counterparty_name=_text(name),
+            expected_date=_day(day, created_at),
+            bank_reference=_text(ref) or None,
+            currency=currency,
         )
+        found.append((item, kind, kind == "pending" and resolution is None))
     return found
 
 
 META_FIELDS = ("bank_ref", "counterparty_account", "counterparty_name", "value_date")
+# Not closed: neither the item of a one-item match nor an item state (both columns are unique, indexed).
+_OPEN = (
+    "NOT EXISTS (SELECT 1 FROM recon_matches m WHERE m.transfer_id = ledger_transfers.id) "
+    "AND NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.transfer_id = ledger_transfers.id)"
+)
 
 
 def _text(value: object) -> str:
@@ -141,7 +166,9 @@ def open_lines(session: Session, center: str) -> list[tuple[int, AccountLine]]:
     table = StatementLineRow.__table__
     columns = [table.c[name] for name in LINE_COLUMNS]
     rows = session.connection().execute(
-        select(*columns).where(table.c.center_code == center, table.c.status == "open")
+        select(*columns)
+        .where(table.c.center_code == center, table.c.status == literal("open", literal_execute=True))
+        .order_by(table.c.id)
     )
     construct = StatementLine.model_construct
     found = []
@@ -158,13 +185,20 @@ def open_lines(session: Session, center: str) -> list[tuple[int, AccountLine]]:
     return found
 
 
-def known_keys(session: Session, center: str, first: date, last: date) -> set[str]:
-    """Keys of the center's lines (any status) with value dates in [first, last]."""
+def line_digest(key: str) -> bytes:
+    """A line's key as the unique index holds it: the first 16 bytes of its SHA-256 (a collision
+    between two of a center's keys, which would take a new line for one imported before, is a
+    2^-128 chance per pair)."""
+    return hashlib.sha256(key.encode()).digest()[:16]
+
+
+def known_digests(session: Session, center: str, first: date, last: date) -> set[bytes]:
+    """Key digests of the center's lines (any status) with value dates in [first, last]."""
     table = StatementLineRow.__table__
     return set(
         session.connection()
         .execute(
-            select(table.c.line_key).where(
+            select(table.c.line_digest).where(
                 table.c.center_code == center, table.c.value_date >= first, table.c.value_date <= last
             )
         )
@@ -173,8 +207,9 @@ def known_keys(session: Session, center: str, first: date, last: date) -> set[st
 
 
 def lock_imports(session: Session) -> None:
-    """Serialise imports (SQLite's single writer already does; PostgreSQL takes a table lock that
-    readers pass)."""
+    """Serialise imports and the resolutions that close items (SQLite's single writer already does;
+    PostgreSQL takes a table lock that readers pass): an item closed in `recon_matches` is not closed
+    in `recon_items` meanwhile, nor the other way round."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("LOCK TABLE recon_statement_lines IN SHARE ROW EXCLUSIVE MODE"))
@@ -207,8 +242,14 @@ def next_line_id(session: Session) -> int:
 
 def stored_time(session: Session, moment: datetime) -> Any:
     """A time as `UtcDateTime` stores it on this connection's database (for `bulk_insert` rows)."""
-    process = UtcDateTime().bind_processor(session.connection().dialect)
-    return process(moment) if process is not None else moment
+    dialect = session.connection().dialect
+    process = UtcDateTime().bind_processor(dialect)
+    stored = process(moment) if process is not None else moment
+    if dialect.name == "sqlite" and isinstance(stored, datetime):
+        # The text sqlite3's default adapter makes of it (`isoformat(" ")`), made once instead of
+        # once per row.
+        return stored.isoformat(" ")
+    return stored
 
 
 def bulk_insert(
@@ -274,3 +315,24 @@ def bulk_update_lines(session: Session, updates: Sequence[Mapping[str, Any]]) ->
         ),
         list(updates),
     )
+
+
+def dangling_references(session: Session) -> list[str]:
+    """Ids in the bulk columns that name no row (the foreign keys these columns no longer carry):
+    empty when the code kept its word. Also items closed twice (in both closing tables)."""
+    checks = {
+        "line -> import": "SELECT l.id FROM recon_statement_lines l "
+        "LEFT JOIN recon_imports i ON i.id = l.import_id WHERE i.id IS NULL",
+        "line -> match": "SELECT l.id FROM recon_statement_lines l LEFT JOIN recon_matches m "
+        "ON m.id = l.match_id WHERE l.match_id IS NOT NULL AND m.id IS NULL",
+        "match -> run": "SELECT m.id FROM recon_matches m LEFT JOIN recon_runs r ON r.id = m.run_id "
+        "WHERE m.run_id IS NOT NULL AND r.id IS NULL",
+        "item -> match": "SELECT s.transfer_id FROM recon_items s LEFT JOIN recon_matches m "
+        "ON m.id = s.match_id WHERE s.match_id IS NOT NULL AND m.id IS NULL",
+        "item closed twice": "SELECT s.transfer_id FROM recon_items s "
+        "JOIN recon_matches m ON m.transfer_id = s.transfer_id",
+    }
+    connection = session.connection()
+    return [
+        f"{name}: {found}" for name, query in checks.items() for (found,) in connection.execute(text(query))
+    ]

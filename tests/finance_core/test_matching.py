@@ -17,6 +17,7 @@ from gateway.finance.matching import (
     MatchingRules,
     Reconciliation,
     reconcile,
+    reconcile_positions,
     statement_lines,
 )
 
@@ -314,3 +315,67 @@ def test_any_split_of_one_transfer_into_ledger_items_reconciles(
     result = reconcile([line(total)], items)
     assert len(result.matches) == 1
     assert sorted(result.matches[0].item_ids) == sorted(i.item_id for i in items)
+
+
+REFERENCES = [f"R{n}" for n in range(6)] + [None]
+PARTIES = ["6222000000000001", "6222000000000002"]
+
+
+@st.composite
+def contested(draw: st.DrawFn) -> tuple[list[AccountLine], list[LedgerItem]]:
+    """Few references, amounts, parties and days, so that lines compete for items: one reference on
+    several lines or items, as bank and as customer reference, on reversals, in both directions."""
+    amounts = st.sampled_from([100, 200, 300])
+    directions: st.SearchStrategy[Direction] = st.sampled_from(["credit", "debit"])
+    days = st.integers(0, 3).map(lambda n: DAY + timedelta(days=n))
+    items = [
+        item(
+            f"i{n}",
+            draw(amounts),
+            party=draw(st.sampled_from(PARTIES)),
+            on=draw(days),
+            direction=draw(directions),
+            reference=draw(st.sampled_from(REFERENCES)),
+        )
+        for n in range(draw(st.integers(0, 8)))
+    ]
+    lines = [
+        line(
+            draw(amounts),
+            party=draw(st.sampled_from(PARTIES)),
+            on=draw(days),
+            direction=draw(directions),
+            reference=draw(st.sampled_from(REFERENCES)),
+            customer_reference=draw(st.sampled_from([*REFERENCES, None, None, None])),
+            reversal=draw(st.booleans()),
+        )
+        for _ in range(draw(st.integers(0, 10)))
+    ]
+    return lines, items
+
+
+def _outcome(
+    result: Reconciliation,
+) -> tuple[list[tuple[str, tuple[str, ...], tuple[str, ...]]], list[str], list[str]]:
+    return (
+        sorted((match.rule, match.line_keys, match.item_ids) for match in result.matches),
+        sorted(ln.key for ln in result.unmatched_lines),
+        sorted(i.item_id for i in result.unmatched_items),
+    )
+
+
+@given(contested())
+def test_uncontested_references_first_finds_the_same_matches(
+    case: tuple[list[AccountLine], list[LedgerItem]],
+) -> None:
+    lines, items = case
+    fast = reconcile_positions(lines, items, uncontested_first=True).reconciliation()
+    assert _outcome(fast) == _outcome(reconcile(lines, items))
+
+
+@given(st.integers(0, 10_000))
+def test_uncontested_references_first_finds_the_same_matches_in_the_mixed_case(seed: int) -> None:
+    lines, items = _mixed_case(seed)
+    fast = reconcile_positions(lines, items, uncontested_first=True)
+    assert _outcome(fast.reconciliation()) == _outcome(reconcile(lines, items))
+    assert [fast.lines[i] for i in range(len(fast.lines))] == [lines[k] for k in fast.line_given]

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from gateway.auth.tokens import Role, issue_token
 from gateway.composition import Container
 from gateway.db import transaction
+from gateway.reconciliation import repository
 from tests.reconciliation.recon_factories import CENTER, Row, book_of, csv_cn, deposit, mt940, refund
 
 DAY = date(2026, 3, 5)
@@ -109,12 +110,20 @@ def test_upload_reconciles_and_finance_resolves_the_exceptions(
         headers=auth(container),
     )
     assert again.status_code == 409
+    # dep-1 was closed by the run (on its one-item match row): it cannot be written off either.
+    matched = client.post(
+        "/finance/v1/reconciliation/unmatched-items/dep-1/write-off",
+        json={"reason": "x"},
+        headers=auth(container),
+    )
+    assert matched.status_code == 409
 
     # The same statement again: nothing new, nothing matched twice.
     second = upload(client, container, csv_cn(STATEMENT)).json()  # type: ignore[attr-defined]
     assert (second["lines_new"], second["run"]["matches"], second["run"]["refunds_posted"]) == (0, 0, 0)
     with container.sessions() as session:
         assert book_of(session).check().clean
+        assert repository.dangling_references(session) == []
 
 
 def test_manual_match_posts_a_pending_refund_and_exports_list_it(

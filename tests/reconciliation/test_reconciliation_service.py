@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from gateway.composition import Container, statement_parsers
 from gateway.db import transaction
-from gateway.reconciliation import service
-from gateway.reconciliation.errors import StatementRejected
+from gateway.reconciliation import repository, service
+from gateway.reconciliation.errors import ResolutionRefused, StatementRejected
 from gateway.reconciliation.settlement import LedgerSettle
-from gateway.reconciliation.tables import ItemState, StatementLineRow
+from gateway.reconciliation.tables import ItemState, Match, StatementLineRow
 from ledger import Ledger
 from tests.reconciliation.recon_factories import CENTER, WRITERS, Row, book_of, deposit, refund
 
@@ -97,7 +97,11 @@ def test_statement_posts_the_paid_refund_voids_the_returned_one_and_flags_the_un
     assert (again.matches, again.matched_lines, again.refunds_posted) == (0, 0, 0)
     with container.sessions() as session:
         assert session.scalar(select(func.count()).select_from(StatementLineRow)) == len(STATEMENT)
-        assert session.scalar(select(func.count()).select_from(ItemState)) == 6 - lost
+        # Closed: the item of each one-item match on its match row, the rest (RF1's two holds) as item states.
+        one_item = select(func.count()).select_from(Match).where(Match.transfer_id.is_not(None))
+        states = select(func.count()).select_from(ItemState)
+        assert (session.scalar(one_item), session.scalar(states)) == (4 - lost, 2)
+        assert repository.dangling_references(session) == []
 
 
 def test_a_late_ledger_item_matches_a_line_left_open_by_an_earlier_run(container: Container) -> None:
@@ -128,3 +132,40 @@ def test_a_bad_file_is_refused_at_its_place_and_changes_nothing(
     assert hold_states(container) == {"RF1:deposit": "open", "RF1:interest": "open", "RF2:deposit": "open"}
     with container.sessions() as session:
         assert session.scalar(select(func.count()).select_from(StatementLineRow)) == 0
+
+
+def test_a_manual_match_of_several_items_closes_each_once_across_both_closing_tables(
+    container: Container,
+) -> None:
+    with transaction(container.sessions) as session:
+        deposit(session, "dep-a", 100_00, ref="BR-a", party="6222000000000011", day=DAY)
+        deposit(session, "dep-b", 200_00, ref="BR-b", party="6222000000000012", day=DAY)
+        deposit(session, "dep-c", 400_00, ref="BR-c", party="6222000000000013", day=DAY)
+    rows = [
+        Row(300_00, True, DAY, "BANK-1", party="6222999900000001"),
+        Row(400_00, True, DAY, "BANK-2", party="6222999900000002"),
+    ]
+    first = run(container, WRITERS["csv"](rows), "csv").run
+    assert (first.matches, first.unmatched_lines, first.unmatched_items) == (0, 2, 3)
+    with container.sessions() as session:
+        ids = dict(session.execute(select(StatementLineRow.bank_reference, StatementLineRow.id)).all())
+    with transaction(container.sessions) as session:
+        several = service.manual_match(
+            session, center=CENTER, line_ids=[ids["BANK-1"]], transfer_ids=["dep-a", "dep-b"],
+            note="one payment", returned=False, actor="finance:SZGGZY", now=NOW, settle=LedgerSettle(),
+        )  # fmt: skip
+        one = service.manual_match(
+            session, center=CENTER, line_ids=[ids["BANK-2"]], transfer_ids=["dep-c"], note="same payer",
+            returned=False, actor="finance:SZGGZY", now=NOW, settle=LedgerSettle(),
+        )  # fmt: skip
+    assert (several.transfer_id, one.transfer_id) == (None, "dep-c")
+    with container.sessions() as session:
+        states = session.execute(select(ItemState.transfer_id, ItemState.match_id)).all()
+        assert sorted(tuple(row) for row in states) == [("dep-a", several.id), ("dep-b", several.id)]
+        assert repository.escrow_items(session, CENTER) == []
+        assert repository.dangling_references(session) == []
+    for closed in ("dep-a", "dep-c"):  # closed in recon_items, and on a match row
+        with pytest.raises(ResolutionRefused), transaction(container.sessions) as session:
+            service.write_off_item(session, center=CENTER, transfer_id=closed, reason="twice", now=NOW)
+    later = run(container, WRITERS["csv"](rows), "csv")
+    assert (later.lines_new, later.run.matches, later.run.items_considered) == (0, 0, 0)
