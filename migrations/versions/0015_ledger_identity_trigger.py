@@ -8,7 +8,7 @@ call per row on PostgreSQL). An UPDATE whose SET list names no identity column c
 keeps refusing DELETE as before (same function).
 
 Revision ID: 0015_ledger_identity_trigger
-Revises: 0013_claim_deadline_provisional
+Revises: 0014_recon_match_rows
 Create Date: 2026-11-22
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015_ledger_identity_trigger"
-down_revision = "0013_claim_deadline_provisional"
+down_revision = "0014_recon_match_rows"
 branch_labels = None
 depends_on = None
 

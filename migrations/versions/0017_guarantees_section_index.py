@@ -2,7 +2,7 @@
 are read by section; without it each read scanned every guarantee ever issued.
 
 Revision ID: 0017_guarantees_section_index
-Revises: 0013_claim_deadline_provisional
+Revises: 0015_ledger_identity_trigger
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0017_guarantees_section_index"
-down_revision = "0013_claim_deadline_provisional"
+down_revision = "0015_ledger_identity_trigger"
 branch_labels = None
 depends_on = None
 
