@@ -24,6 +24,34 @@ def lock_application(session: Session, application_id: str) -> Application | Non
     ).scalar_one_or_none()
 
 
+def lock_application_in_section(session: Session, application_id: str) -> tuple[Application, Section] | None:
+    """`lock_application` and the order's section in the same statement (only the order's row is
+    locked): use cases that need both save a round trip."""
+    row = session.execute(
+        select(Application, Section)
+        .join(Section, Section.code == Application.section_code)
+        .where(Application.id == application_id)
+        .with_for_update(of=Application)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def lock_application_with_institution(
+    session: Session, application_id: str
+) -> tuple[Application, Institution | None] | None:
+    """`lock_application` and the institution it is placed with (None before an offer is accepted),
+    in one statement; only the order's row is locked."""
+    row = session.execute(
+        select(Application, Institution)
+        .outerjoin(Institution, Institution.code == Application.institution_code)
+        .where(Application.id == application_id)
+        .with_for_update(of=Application)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
 def bidders_application(session: Session, application_id: str, uscc: str) -> Application | None:
     return session.execute(
         select(Application).where(Application.id == application_id, Application.bidder_uscc == uscc)
