@@ -98,9 +98,9 @@ def _configure_postgresql(engine: Engine, *, idle_ping_s: float) -> None:
     never reached psycopg's prepare threshold and PostgreSQL parsed and planned every statement anew
     (about half of its CPU per guarantee). A rollback of a healthy transaction (not one in error) is
     sent here, at the libpq level, so psycopg keeps them. Prepared statements are not transactional
-    in PostgreSQL (they survive a ROLLBACK), the gateway runs no DDL on its pooled connections
-    (migrations use their own engine), and psycopg still clears them on DROP/ALTER and on the
-    rollback of a failed transaction.
+    in PostgreSQL (they survive a ROLLBACK); the gateway's use cases run no DDL (migrations run and
+    commit before it serves), and psycopg still clears them on DROP/ALTER and on the rollback of a
+    failed transaction. A rolled-back transaction's writes are undone all the same.
     """
     from psycopg import Error as PsycopgError
     from psycopg.pq import ConnStatus, TransactionStatus
@@ -124,7 +124,7 @@ def _configure_postgresql(engine: Engine, *, idle_ping_s: float) -> None:
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(connection: Connection) -> None:
-        if connection.invalidated:
+        if connection.closed or connection.invalidated:
             return
         pgconn = connection.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
         if pgconn.transaction_status != TransactionStatus.INTRANS:
