@@ -368,8 +368,9 @@ def record_quotes(
     *,
     now: datetime,
 ) -> Application:
-    app = repository.lock_application(session, application_id)
-    assert app is not None
+    found = repository.lock_application_with_center(session, application_id)
+    assert found is not None
+    app, center = found
     usable = {
         code: quote
         for code, quote in quotes.items()
@@ -386,12 +387,11 @@ def record_quotes(
             session, app, Event.NO_QUOTES, actor="system:broker", now=now, reason="no institution quoted"
         )
         return app
-    center = repository.center(session, app.center_code)
-    assert center is not None
     if center.allocation_policy == AllocationPolicy.ROUND_ROBIN.value:
         # Only round-robin needs the center's counter under a lock (one writer per center at a time).
-        center = repository.center(session, app.center_code, lock=True)
-        assert center is not None
+        locked = repository.center(session, app.center_code, lock=True)
+        assert locked is not None
+        center = locked
     records = {row.code: row.record for row in repository.institutions(session, list(usable))}
     candidates = [
         Candidate(code, quote.premium_fen.fen, quote.decision, records.get(code, 0))
@@ -523,7 +523,10 @@ def record_decision(session: Session, decision: Decision, *, actor: str, now: da
 def begin_payment(
     session: Session, *, application_id: str, bidder: str, method: str, methods: frozenset[str], now: datetime
 ) -> PaymentRequest:
-    app = _own_locked(session, application_id, bidder)
+    found = repository.lock_application_with_offer(session, application_id)  # the accepted offer
+    if found is None or found[0].bidder_uscc != bidder:
+        raise errors.ApplicationNotFound(f"no application {application_id!r}")
+    app, offer = found
     status = S(app.status)
     if status in _PAID_OR_LATER:
         raise errors.AlreadyPaid(f"application {app.id} is {status.value}; its premium is already paid")
@@ -531,7 +534,6 @@ def begin_payment(
         raise errors.InvalidTransition(
             f"pay is not allowed when the order is {status.value}", current_status=status.value, event="pay"
         )
-    offer = session.get(Offer, app.accepted_offer_id) if app.accepted_offer_id else None
     if offer is not None and offer.valid_until <= now:
         # The sweep would expire this order: the quoted premium is no longer valid.
         raise errors.OfferExpired(f"offer {offer.id} expired at {offer.valid_until.isoformat()}")
