@@ -11,6 +11,11 @@ is the letter alone (`signing.letter.issue_letter`): the ratio says how much the
 Run: .venv/bin/python -m bench.broker.run [--count 40] [--deadline 0.5] [--postgres URL]
 (PostgreSQL: --postgres or GATEWAY_TEST_POSTGRES_URL; a scratch database is created and dropped.)
 Targets: >= 20 applications to issued letters per second per core; fan-out p50/p99 <= deadline + 50 ms.
+
+"Per core" is shown three ways: per second of wall time, per CPU-second of this process (all its
+threads), and per CPU-second of this process plus the PostgreSQL server processes serving it (their
+user + system time from /proc/<pid>/stat, so only for a server on this host; "n/a" otherwise). The
+load average is printed with each line: wall and CPU figures are inflated on a loaded machine.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from contracts.enums import Product
@@ -66,15 +72,62 @@ def _one(broker: Broker, container: Container, section: str, n: int) -> None:
     broker.pay(bidder=bidder, application_id=application_id, method="sandbox")
 
 
-def issuance_rate(container: Container, count: int) -> tuple[float, float]:
+class ServerCpu:
+    """CPU seconds used by the PostgreSQL backends of an engine's connections (same host only)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pids: set[int] = set()
+        self.statements = 0
+        self.postgresql = engine.dialect.name == "postgresql"
+
+        @event.listens_for(engine, "checkout")
+        def _backend(dbapi_connection: object, record: object, _proxy: object) -> None:
+            info = record.info  # type: ignore[attr-defined]
+            if self.postgresql and "backend_pid" not in info:
+                info["backend_pid"] = dbapi_connection.info.backend_pid  # type: ignore[attr-defined]
+            if "backend_pid" in info:
+                self.pids.add(info["backend_pid"])
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(*_args: object) -> None:
+            self.statements += 1
+
+    def seconds(self) -> float | None:
+        if not self.postgresql:
+            return 0.0
+        total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None  # not on this host (or gone): not measurable
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        return total
+
+
+@dataclass
+class Rate:
+    wall: float
+    process: float
+    with_server: float | None
+    statements: float
+
+
+def issuance_rate(container: Container, count: int) -> Rate:
     broker = Broker.from_container(container)
     section = "SZ2026-0158-01"
-    _one(broker, container, section, 99_999)  # warm up
+    server = ServerCpu(container.engine)
+    for n in range(5):  # warm up (and let each pooled connection prepare its statements)
+        _one(broker, container, section, 99_990 + n)
+    server.statements = 0
+    before = server.seconds()
     wall, cpu = time.perf_counter(), time.process_time()
     for n in range(count):
         _one(broker, container, section, n)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return count / wall, count / cpu
+    after = server.seconds()
+    with_server = None if before is None or after is None else count / (cpu + after - before)
+    return Rate(count / wall, count / cpu, with_server, server.statements / count)
 
 
 def fanout_latency(container: Container, samples: int, deadline: float) -> tuple[float, float]:
@@ -111,11 +164,14 @@ def letter_baseline(count: int) -> float:
 
 
 def report(name: str, container: Container, args: argparse.Namespace, baseline: float) -> None:
-    per_wall, per_cpu = issuance_rate(container, args.count)
+    rate = issuance_rate(container, args.count)
     p50, p99 = fanout_latency(container, args.samples, args.deadline)
-    ratio = per_cpu / baseline
-    print(f"{name}: {per_wall:6.1f} issued letters/s wall, {per_cpu:6.1f} per CPU-second "
-          f"(letter alone {baseline:.1f}/CPU-s, ratio {ratio:.2f}; target >= 20/s/core)")  # fmt: skip
+    ratio = rate.process / baseline
+    with_server = "n/a" if rate.with_server is None else f"{rate.with_server:.1f}"
+    print(f"{name}: {rate.wall:6.1f} issued letters/s wall, {rate.process:6.1f} per process CPU-second, "
+          f"{with_server} per (process + database server) CPU-second; {rate.statements:.0f} SQL "
+          f"statements per letter (letter alone {baseline:.1f}/CPU-s, ratio {ratio:.2f}; "
+          f"target >= 20/s/core; load average {os.getloadavg()[0]:.2f})")  # fmt: skip
     deadline_ms = args.deadline * 1000
     print(f"{name}: fan-out with one institution hanging, deadline {deadline_ms:.0f} ms: "
           f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (target <= {deadline_ms + 50:.0f})")  # fmt: skip

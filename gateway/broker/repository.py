@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from gateway.broker.tables import Application, Guarantee, Offer, Payment
 from gateway.institutions.tables import Institution
 from gateway.sections.tables import Center, Section
+
+T = TypeVar("T")
 
 
 def lock_application(session: Session, application_id: str) -> Application | None:
@@ -22,6 +25,62 @@ def lock_application(session: Session, application_id: str) -> Application | Non
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def lock_application_with(
+    session: Session, application_id: str, other: type[T], on: ColumnElement[bool]
+) -> tuple[Application, T | None] | None:
+    """`lock_application` and one related row (`other` joined `on`, None when there is none), in
+    one statement: only the order's row is locked (FOR UPDATE OF applications). Use cases that need
+    both save a round trip."""
+    row = session.execute(
+        select(Application, other)
+        .outerjoin(other, on)
+        .where(Application.id == application_id)
+        .with_for_update(of=Application)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def lock_application_in_section(session: Session, application_id: str) -> tuple[Application, Section] | None:
+    found = lock_application_with(session, application_id, Section, Section.code == Application.section_code)
+    if found is None:
+        return None
+    app, section = found
+    assert section is not None  # a foreign key
+    return app, section
+
+
+def lock_application_with_institution(
+    session: Session, application_id: str
+) -> tuple[Application, Institution | None] | None:
+    """The institution is None before an offer is accepted."""
+    return lock_application_with(
+        session, application_id, Institution, Institution.code == Application.institution_code
+    )
+
+
+def lock_application_with_offer(
+    session: Session, application_id: str, offer_id: str | None = None
+) -> tuple[Application, Offer | None] | None:
+    """The order and one of its offers: `offer_id`, or else the accepted one (None when the order
+    has no such offer)."""
+    on = (
+        and_(Offer.id == offer_id, Offer.application_id == Application.id)
+        if offer_id is not None
+        else Offer.id == Application.accepted_offer_id
+    )
+    return lock_application_with(session, application_id, Offer, on)
+
+
+def lock_application_with_center(session: Session, application_id: str) -> tuple[Application, Center] | None:
+    found = lock_application_with(session, application_id, Center, Center.code == Application.center_code)
+    if found is None:
+        return None
+    app, center = found
+    assert center is not None
+    return app, center
 
 
 def bidders_application(session: Session, application_id: str, uscc: str) -> Application | None:

@@ -286,7 +286,8 @@ def start_application(
     section_code: str,
     product: Product,
     now: datetime,
-) -> Application:
+) -> tuple[Application, Section]:
+    """A new order, already `quoting` (written with one INSERT), and its section."""
     if not bidder_name:
         # The name is printed on the letter as the applicant; a USCC in its place would make a defective
         # legal document, so there is no fallback.
@@ -325,23 +326,25 @@ def start_application(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(app)
-            session.flush()
-    except IntegrityError:
-        raise errors.ApplicationExists("a live application for this bidder and section exists") from None
-    # The first transition's audit record (before: draft) also records the creation.
+    session.add(app)
+    # The first transition's audit record (before: draft) also records the creation. It runs before
+    # the row is written, so the row goes in once, in its quoting state (no INSERT then UPDATE).
     transition(session, app, Event.REQUEST_QUOTES, actor=f"bidder:{bidder}", now=now)
-    return app
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two applications for one slot at once: the unique live_slot refuses the second. The whole
+        # transaction (audit record and event included) is rolled back by the caller.
+        raise errors.ApplicationExists("a live application for this bidder and section exists") from None
+    return app, section
 
 
-def quote_requests(session: Session, app: Application, available: Sequence[str]) -> dict[str, QuoteRequest]:
+def quote_requests(
+    session: Session, app: Application, section: Section, available: Sequence[str]
+) -> dict[str, QuoteRequest]:
     """What to ask each eligible institution (active, sells the product, serves the center, within its
     amount limits, priced by its schedule under the center's cap, reachable through an adapter)."""
-    section = repository.section(session, app.section_code)
     center = repository.center(session, app.center_code)
-    assert section is not None
     assert center is not None
     requests: dict[str, QuoteRequest] = {}
     for institution in repository.eligible_institutions(
@@ -365,8 +368,9 @@ def record_quotes(
     *,
     now: datetime,
 ) -> Application:
-    app = repository.lock_application(session, application_id)
-    assert app is not None
+    found = repository.lock_application_with_center(session, application_id)
+    assert found is not None
+    app, center = found
     usable = {
         code: quote
         for code, quote in quotes.items()
@@ -383,12 +387,11 @@ def record_quotes(
             session, app, Event.NO_QUOTES, actor="system:broker", now=now, reason="no institution quoted"
         )
         return app
-    center = repository.center(session, app.center_code)
-    assert center is not None
     if center.allocation_policy == AllocationPolicy.ROUND_ROBIN.value:
         # Only round-robin needs the center's counter under a lock (one writer per center at a time).
-        center = repository.center(session, app.center_code, lock=True)
-        assert center is not None
+        locked = repository.center(session, app.center_code, lock=True)
+        assert locked is not None
+        center = locked
     records = {row.code: row.record for row in repository.institutions(session, list(usable))}
     candidates = [
         Candidate(code, quote.premium_fen.fen, quote.decision, records.get(code, 0))
@@ -428,10 +431,17 @@ def _own_locked(session: Session, application_id: str, bidder: str) -> Applicati
     return app
 
 
+def _own_locked_in_section(session: Session, application_id: str, bidder: str) -> tuple[Application, Section]:
+    found = repository.lock_application_in_section(session, application_id)
+    if found is None or found[0].bidder_uscc != bidder:
+        raise errors.ApplicationNotFound(f"no application {application_id!r}")
+    return found
+
+
 def accept_offer(
     session: Session, *, application_id: str, bidder: str, offer_id: str, now: datetime
 ) -> ApplicationSubmission:
-    app = _own_locked(session, application_id, bidder)
+    app, section = _own_locked_in_section(session, application_id, bidder)
     offer = session.get(Offer, offer_id)
     if offer is None or offer.application_id != app.id:
         raise errors.OfferNotFound(f"no offer {offer_id!r} on application {app.id}")
@@ -441,26 +451,35 @@ def accept_offer(
     app.institution_code = offer.institution_code
     app.premium_fen = offer.premium_fen
     transition(session, app, Event.ACCEPT, actor=f"bidder:{bidder}", now=now)
-    return submission_for(session, app)
+    return submission_for(session, app, section)
 
 
-def submission_for(session: Session, app: Application) -> ApplicationSubmission:
+def submission_for(
+    session: Session, app: Application, section: Section | None = None
+) -> ApplicationSubmission:
     assert app.institution_code is not None
     assert app.premium_fen is not None
     return ApplicationSubmission.model_validate(
         {
             "application_id": app.id,
             "institution_code": app.institution_code,
-            "quote": _quote_request(session, app),
+            "quote": _quote_request(app, _section_of(session, app, section)),
             "premium_fen": app.premium_fen,
         }
     )
 
 
-def _quote_request(session: Session, app: Application) -> QuoteRequest:
-    """The request as sent to the institution the bidder accepted, at the accepted premium."""
-    section = repository.section(session, app.section_code)
+def _section_of(session: Session, app: Application, section: Section | None) -> Section:
+    """The order's section: the one the caller loaded with it, else read now."""
+    if section is None:
+        section = repository.section(session, app.section_code)
     assert section is not None
+    assert section.code == app.section_code
+    return section
+
+
+def _quote_request(app: Application, section: Section) -> QuoteRequest:
+    """The request as sent to the institution the bidder accepted, at the accepted premium."""
     assert app.institution_code is not None
     assert app.premium_fen is not None
     return _request_to(app, section, app.institution_code, app.premium_fen)
@@ -504,7 +523,10 @@ def record_decision(session: Session, decision: Decision, *, actor: str, now: da
 def begin_payment(
     session: Session, *, application_id: str, bidder: str, method: str, methods: frozenset[str], now: datetime
 ) -> PaymentRequest:
-    app = _own_locked(session, application_id, bidder)
+    found = repository.lock_application_with_offer(session, application_id)  # the accepted offer
+    if found is None or found[0].bidder_uscc != bidder:
+        raise errors.ApplicationNotFound(f"no application {application_id!r}")
+    app, offer = found
     status = S(app.status)
     if status in _PAID_OR_LATER:
         raise errors.AlreadyPaid(f"application {app.id} is {status.value}; its premium is already paid")
@@ -512,7 +534,6 @@ def begin_payment(
         raise errors.InvalidTransition(
             f"pay is not allowed when the order is {status.value}", current_status=status.value, event="pay"
         )
-    offer = session.get(Offer, app.accepted_offer_id) if app.accepted_offer_id else None
     if offer is not None and offer.valid_until <= now:
         # The sweep would expire this order: the quoted premium is no longer valid.
         raise errors.OfferExpired(f"offer {offer.id} expired at {offer.valid_until.isoformat()}")
@@ -540,12 +561,20 @@ def begin_payment(
 
 
 def complete_payment(session: Session, result: PaymentResult, *, now: datetime) -> Application:
+    return complete_payment_in_section(session, result, now=now)[0]
+
+
+def complete_payment_in_section(
+    session: Session, result: PaymentResult, *, now: datetime
+) -> tuple[Application, Section]:
+    """`complete_payment`, also giving the order's section (read with the lock) for its issue request."""
     payment = session.get(Payment, result.payment_id)
     assert payment is not None
-    app = repository.lock_application(session, payment.application_id)
-    assert app is not None
+    found = repository.lock_application_in_section(session, payment.application_id)
+    assert found is not None
+    app, section = found
     if payment.status != "pending":
-        return app
+        return app, section
     payment.provider_ref = result.provider_ref
     payment.updated_at = now
     if result.status is PaymentStatus.SUCCEEDED:
@@ -559,7 +588,7 @@ def complete_payment(session: Session, result: PaymentResult, *, now: datetime) 
         payment.failure_reason = (result.failure_reason or "failed")[:200]
         audit.append(session, actor="system:payments", action="payment.failed", object_type="payment",
                      object_id=payment.id, after={"reason": payment.failure_reason}, at=now)  # fmt: skip
-    return app
+    return app, section
 
 
 def recover_payment(
@@ -608,17 +637,17 @@ def new_verification_code() -> str:
 
 
 def issue_request(
-    session: Session, app: Application, *, verification_code: str, verify_base_url: str
-) -> IssueRequest:
-    section = repository.section(session, app.section_code)
-    assert section is not None
+    session: Session, app: Application, *, verification_code: str, verify_base_url: str,
+    section: Section | None = None,
+) -> IssueRequest:  # fmt: skip
+    section = _section_of(session, app, section)
     assert app.institution_code is not None
     assert app.premium_fen is not None
     return IssueRequest.model_validate(
         {
             "application_id": app.id,
             "institution_code": app.institution_code,
-            "quote": _quote_request(session, app),
+            "quote": _quote_request(app, section),
             "premium_fen": app.premium_fen,
             "beneficiary_name": section.tenderee_name,
             "beneficiary_uscc": section.tenderee_uscc,
@@ -665,13 +694,13 @@ def record_issuance(
     session: Session, application_id: str, issued: IssuedGuarantee, *, verification_code: str,
     letter_pdf: bytes | None, now: datetime,
 ) -> Application:  # fmt: skip
-    app = repository.lock_application(session, application_id)
-    assert app is not None
+    found = repository.lock_application_with_institution(session, application_id)
+    assert found is not None
+    app, institution = found
     if S(app.status) is not S.PAID:
         if app.guarantee_no == str(issued.data.guarantee_no):
             return app  # the same issuance recorded before
         raise errors.InvalidTransition(f"issue is not allowed when the order is {app.status}")
-    institution = session.get(Institution, app.institution_code)
     assert institution is not None
     assert app.premium_fen is not None
     verify_issued(institution, issued, app)

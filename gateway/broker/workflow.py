@@ -87,11 +87,11 @@ class Broker:
     def apply(self, *, bidder: str, bidder_name: str | None, section_code: str, product: Product) -> str:
         uscc = service.parse_bidder(bidder)
         with transaction(self.sessions) as session:
-            app = service.start_application(
+            app, section = service.start_application(
                 session, bidder=uscc, bidder_name=bidder_name, section_code=section_code, product=product,
                 now=self.clock(),
             )  # fmt: skip
-            requests = service.quote_requests(session, app, list(self.institutions))
+            requests = service.quote_requests(session, app, section, list(self.institutions))
             application_id = app.id
         results = fan_out(
             {code: _bind_quote(self.institutions[code], request) for code, request in requests.items()},
@@ -155,11 +155,15 @@ class Broker:
             raise errors.PaymentFailed("the payment provider is unavailable; try again") from exc
         code = service.new_verification_code()
         with transaction(self.sessions) as session:
-            app = service.complete_payment(session, result, now=self.clock())
+            app, section = service.complete_payment_in_section(session, result, now=self.clock())
             # Built in the same transaction that took the money: one round trip fewer per guarantee.
             to_issue = (
                 service.issue_request(
-                    session, app, verification_code=code, verify_base_url=self.verify_base_url
+                    session,
+                    app,
+                    verification_code=code,
+                    verify_base_url=self.verify_base_url,
+                    section=section,
                 )
                 if app.status == "paid"
                 else None
