@@ -26,35 +26,22 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event, select
 
+from bench.common import cpu_seconds, scratch_postgres, seeded_container
 from contracts.enums import Product
 from contracts.uscc import make_uscc
 from gateway.broker.tables import Offer
 from gateway.broker.workflow import Broker
-from gateway.composition import Container, build_container
-from gateway.db import normalise_url
-from gateway.demo.seed import seed_market
-from gateway.migrate import upgrade
-from gateway.settings import load_settings
+from gateway.composition import Container
 from signing.letter import issue_letter
 from signing.letter.sandbox import sample_letter, sandbox_pki
-
-
-def _container(database_url: str, data_dir: Path) -> Container:
-    upgrade(database_url)
-    settings = load_settings(database_url=database_url, data_dir=data_dir, token_secret="bench")  # noqa: S106 - a throwaway key
-    container = build_container(settings)
-    seed_market(container)
-    return container
 
 
 def _one(broker: Broker, container: Container, section: str, n: int) -> None:
@@ -95,14 +82,10 @@ class ServerCpu:
     def seconds(self) -> float | None:
         if not self.postgresql:
             return 0.0
-        total, tick = 0.0, os.sysconf("SC_CLK_TCK")
-        for pid in self.pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                return None  # not on this host (or gone): not measurable
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        return total
+        try:
+            return sum(cpu_seconds(pid) for pid in self.pids)
+        except OSError:
+            return None  # not on this host (or gone): not measurable
 
 
 @dataclass
@@ -186,28 +169,18 @@ def main() -> None:
     args = parser.parse_args()
     baseline = letter_baseline(max(10, args.count // 2))
     with tempfile.TemporaryDirectory() as tmp:
-        container = _container(f"sqlite:///{tmp}/bench.db", Path(tmp) / "var")
+        container = seeded_container(f"sqlite:///{tmp}/bench.db", Path(tmp) / "var")
         try:
             report("sqlite", container, args, baseline)
         finally:
             container.close()
         if args.postgres:
-            admin_url = make_url(normalise_url(args.postgres))
-            name = f"gwbench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = admin_url.set(database=name).render_as_string(hide_password=False)
-                container = _container(url, Path(tmp) / "var-pg")
+            with scratch_postgres(args.postgres, "gwbench") as url:
+                container = seeded_container(url, Path(tmp) / "var-pg")
                 try:
                     report("postgresql", container, args, baseline)
                 finally:
                     container.close()
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

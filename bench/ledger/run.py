@@ -10,17 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, text
 from sqlalchemy.sql.elements import quoted_name
 
+from bench.common import scratch_database
 from ledger import Ledger, LedgerError, TransferSpec, open_ledger
 from ledger import tables as ledger_tables
 
@@ -185,17 +183,7 @@ def main() -> None:
     parser.add_argument("--per-thread", type=int, default=60, help="transfers per concurrent writer")
     args = parser.parse_args()
 
-    admin = None
-    name = f"benchledger_{uuid.uuid4().hex[:8]}"
-    if args.backend == "postgresql":
-        admin_url = make_url(args.pg_url).set(drivername="postgresql+psycopg")
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    try:
+    with scratch_database(args.backend, "benchledger", args.pg_url) as url:
         book = open_ledger(url)
         codes = _accounts(book)
         rng = random.Random(1)
@@ -237,11 +225,6 @@ def main() -> None:
             f"{per_million:.0f} s per million entries (extrapolated), clean={report.clean}"
         )
         book.engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

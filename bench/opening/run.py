@@ -21,7 +21,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -30,23 +29,18 @@ from typing import NamedTuple
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from adapters.banks.sandbox.core import SandboxInstitution
+from bench.common import backend_cpu, scratch_postgres, seeded_container
 from contracts.institutions import GuaranteeData
 from contracts.uscc import make_uscc
 from gateway.broker import service as broker
 from gateway.broker.tables import Application, Guarantee, Payment
 from gateway.centers import checks
 from gateway.centers.security_check import Bidder
-from gateway.composition import Container, build_container
-from gateway.db import normalise_url, transaction
-from gateway.demo.seed import seed_market
-from gateway.migrate import upgrade
+from gateway.composition import Container
+from gateway.db import transaction
 from gateway.sections.tables import Section
-from gateway.settings import load_settings
 from signing.canonical import canonical_json
 from signing.certificates import Sm2Certificate
 from signing.letter import issue_letter
@@ -54,14 +48,6 @@ from signing.letter.sandbox import sample_letter
 from signing.signed_data import sign_canonical
 from signing.sm2 import b64decode_strict, verify
 from signing.sm3 import sm3_hex
-
-
-def _container(database_url: str, data_dir: Path) -> Container:
-    upgrade(database_url)
-    settings = load_settings(database_url=database_url, data_dir=data_dir, token_secret="bench")  # noqa: S106 - a throwaway key
-    container = build_container(settings)
-    seed_market(container)
-    return container
 
 
 def seed_guarantees(container: Container, count: int) -> tuple[str, list[Bidder]]:
@@ -173,19 +159,6 @@ def timed(run: Callable[[], object]) -> Timing:
     return Timing(time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def _backend_cpu(session: Session) -> Callable[[], float]:
-    """The CPU time so far of the PostgreSQL backend serving `session` (same machine, from /proc)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return lambda: 0.0
-    pid = session.scalar(text("SELECT pg_backend_pid()"))
-
-    def ticks() -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-    return ticks
-
-
 def best(timings: list[Timing]) -> Timing:
     """Each figure's best over the runs (on a loaded machine the least disturbed run of each)."""
     return Timing(*(min(values) for values in zip(*timings, strict=True)))
@@ -213,12 +186,12 @@ def timed_check(container: Container, code: str, bidders: list[Bidder], *, lock:
 
     def run() -> None:
         with transaction(container.sessions) as session:
-            backend_cpu = _backend_cpu(session)
-            server[0] = -backend_cpu()
+            used = backend_cpu(session.connection())
+            server[0] = -used()
             section = session.get(Section, code)
             assert section is not None
             results = checks.check(session, section, bidders, lock=lock, now=container.clock())
-        server[0] += backend_cpu()  # after the commit
+        server[0] += used()  # after the commit
         assert len(results) == len(bidders)
         assert all(r.verdict.valid for r in results), [r.verdict for r in results if not r.verdict.valid][:3]
         assert all(r.locked for r in results) if lock else True
@@ -255,28 +228,18 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("GATEWAY_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        container = _container(f"sqlite:///{tmp}/bench.db", Path(tmp) / "var")
+        container = seeded_container(f"sqlite:///{tmp}/bench.db", Path(tmp) / "var")
         try:
             report("sqlite", container, args)
         finally:
             container.close()
         if args.postgres:
-            admin_url = make_url(normalise_url(args.postgres))
-            name = f"gwbench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                url = admin_url.set(database=name).render_as_string(hide_password=False)
-                container = _container(url, Path(tmp) / "var-pg")
+            with scratch_postgres(args.postgres, "gwbench") as url:
+                container = seeded_container(url, Path(tmp) / "var-pg")
                 try:
                     report("postgresql", container, args)
                 finally:
                     container.close()
-            finally:
-                with admin.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,13 +34,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from bench.common import cpu_seconds, scratch_postgres
 from contracts.enums import DecisionMode, InstitutionKind, IntegrationMode, Product
 from gateway.broker.pricing import FlatRate
 from gateway.composition import build_container
-from gateway.db import normalise_url
 from gateway.institutions import repository as institutions
 from gateway.institutions.repository import InstitutionRecord
 from gateway.migrate import upgrade
@@ -136,11 +134,7 @@ def _server_cpu_s(pid: int) -> float:
     """User + system CPU seconds of uvicorn and its worker processes so far (Linux /proc): requests per
     server CPU-second hold still when other processes load the machine, requests per second do not."""
     pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    ticks = 0
-    for each in pids:
-        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_seconds(each) for each in pids)
 
 
 def _presign(key: Sm2PrivateKey, n: int) -> list[tuple[str, dict[str, str]]]:
@@ -151,23 +145,6 @@ def _presign(key: Sm2PrivateKey, n: int) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-def _scratch_postgres(url: str) -> tuple[str, str]:
-    admin = make_url(normalise_url(url))
-    name = f"bench_partner_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_postgres(url: str, name: str) -> None:
-    engine = create_engine(make_url(normalise_url(url)), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -176,11 +153,10 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (a scratch database is made)")
     args = parser.parse_args()
     key = Sm2PrivateKey.generate()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         data_dir = Path(tmp) / "var"
-        scratch = None
-        if args.postgres:
-            database_url, scratch = _scratch_postgres(args.postgres)
+        if args.postgres:  # dropped when the block ends, after the server has stopped
+            database_url = stack.enter_context(scratch_postgres(args.postgres, "bench_partner"))
         else:
             database_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         _seed(database_url, data_dir, key)
@@ -220,8 +196,6 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-            if scratch is not None:
-                _drop_postgres(args.postgres, scratch)
     rates = {kind: ok / elapsed for kind, (ok, _failed, elapsed) in totals.items()}
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}, uvicorn 2 workers, concurrency {args.concurrency}:")

@@ -27,19 +27,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
+from bench.common import backend_cpu, scratch_database
 from contracts.statements import Statement, StatementLine
-from gateway.db import make_engine, make_sessionmaker, normalise_url, transaction
+from gateway.db import make_engine, make_sessionmaker, transaction
 from gateway.migrate import upgrade
 from gateway.reconciliation import service
 from gateway.reconciliation.settlement import LedgerSettle
@@ -50,35 +46,6 @@ ESCROW = f"center:{CENTER}:escrow_bank"
 COUNTER = "bench:deposits"
 ACCOUNT_NO = "110060149018800012345"
 START = date(2026, 1, 1)
-
-
-def _database(backend: str) -> tuple[str, Iterator[None]]:
-    if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
-
-        def remove() -> Iterator[None]:  # a million-line run leaves a 1 GB database behind
-            shutil.rmtree(folder, ignore_errors=True)
-            yield
-
-        return f"sqlite:///{folder / 'bench.db'}", remove()
-    base = os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or os.environ.get("GATEWAY_TEST_POSTGRES_URL")
-    if not base:
-        raise SystemExit(
-            "set GATEWAY_BENCH_POSTGRES_URL (or GATEWAY_TEST_POSTGRES_URL) for --backend postgresql"
-        )
-    admin_url = make_url(normalise_url(base))
-    name = f"bench_recon_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def cleanup() -> Iterator[None]:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        yield
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), cleanup()
 
 
 def _seed_ledger(url: str, n: int, rng: random.Random) -> list[tuple[str, int, str, date]]:
@@ -188,21 +155,6 @@ def _statement(items: list[tuple[str, int, str, date]], rng: random.Random) -> S
     )  # fmt: skip
 
 
-def _server_cpu(connection: Connection) -> Callable[[], float]:
-    """CPU seconds used so far by the PostgreSQL backend serving `connection` (0 on SQLite)."""
-    if connection.dialect.name != "postgresql":
-        return lambda: 0.0
-    pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    tick = os.sysconf("SC_CLK_TCK")
-    stat = Path(f"/proc/{pid}/stat")
-
-    def used() -> float:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15 of stat)
-
-    return used
-
-
 def _join(url: str) -> tuple[float, float, int]:
     """The references out of the ledger's metadata into an indexed temporary table, then the join.
     (Without the index SQLite has no better plan than a nested loop; PostgreSQL hashes either way.)"""
@@ -210,7 +162,7 @@ def _join(url: str) -> tuple[float, float, int]:
     sqlite = url.startswith("sqlite")
     extract = "json_extract(meta, '$.bank_ref')" if sqlite else "(meta::json ->> 'bank_ref')"
     with engine.begin() as connection:
-        server = _server_cpu(connection)
+        server = backend_cpu(connection)
         server_before = server()
         start = time.perf_counter()
         connection.execute(
@@ -257,8 +209,13 @@ def main() -> None:
     parser.add_argument("--parse", action="store_true", help="also time the CSV parser on 100,000 lines")
     args = parser.parse_args()
     rng = random.Random(20261122)
-    url, cleanup = _database(args.backend)
-    try:
+    postgres_url = os.environ.get("GATEWAY_BENCH_POSTGRES_URL") or os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    if args.backend == "postgresql" and not postgres_url:
+        raise SystemExit(
+            "set GATEWAY_BENCH_POSTGRES_URL (or GATEWAY_TEST_POSTGRES_URL) for --backend postgresql"
+        )
+    # A million-line run leaves a 1 GB database behind: removed at the end.
+    with scratch_database(args.backend, "bench_recon", postgres_url) as url:
         upgrade(url)
         start = time.perf_counter()
         items = _seed_ledger(url, args.n, rng)
@@ -277,7 +234,7 @@ def main() -> None:
             last[:] = [now, used, served]
 
         with transaction(sessions) as session:
-            server = _server_cpu(session.connection())
+            server = backend_cpu(session.connection())
             start = last[0] = time.perf_counter()
             cpu = last[1] = time.process_time()
             server_start = last[2] = server()
@@ -329,9 +286,6 @@ def main() -> None:
         print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.parse:
             print(f"  CSV parse: {_parse_rate(rng):,.0f} lines/s")
-    finally:
-        for _ in cleanup:
-            pass
 
 
 if __name__ == "__main__":
