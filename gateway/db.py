@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from psycopg import Error as PsycopgError
 from psycopg import pq
+from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -125,8 +127,6 @@ def _configure_postgresql(engine: Engine, *, idle_ping_s: float) -> None:
     commit before it serves), and psycopg still clears them on DROP/ALTER and on the rollback of a
     failed transaction. A rolled-back transaction's writes are undone all the same.
     """
-    from psycopg import Error as PsycopgError
-    from psycopg.pq import ConnStatus, TransactionStatus
 
     @event.listens_for(engine, "before_cursor_execute")
     def _result_format(
@@ -144,7 +144,7 @@ def _configure_postgresql(engine: Engine, *, idle_ping_s: float) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None:
             return  # just connected (or re-connected): nothing to check yet
-        if not _may_be_dead(dbapi_connection, time.monotonic() - idle_since > idle_ping_s, ConnStatus.OK):
+        if not _may_be_dead(dbapi_connection, idle_too_long=time.monotonic() - idle_since > idle_ping_s):
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
@@ -165,8 +165,8 @@ def _configure_postgresql(engine: Engine, *, idle_ping_s: float) -> None:
             return  # the connection broke: psycopg's rollback that follows reports it as usual
 
 
-def _may_be_dead(dbapi_connection: Any, idle_too_long: bool, ok: object) -> bool:
-    if idle_too_long or dbapi_connection.closed or dbapi_connection.pgconn.status != ok:
+def _may_be_dead(dbapi_connection: Any, *, idle_too_long: bool) -> bool:
+    if idle_too_long or dbapi_connection.closed or dbapi_connection.pgconn.status != ConnStatus.OK:
         return True
     poller = select.poll()
     poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)

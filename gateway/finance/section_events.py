@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import one_of
 from gateway.deposits import errors, rules
-from gateway.deposits.service import active_deposit, lock_deposit_row
+from gateway.deposits.service import active_deposit
 from gateway.deposits.tables import Deposit
 
 
@@ -53,14 +53,12 @@ def find_deposit(session: Session, *, section_code: str, bidder_uscc: str) -> De
 def lock_deposit(session: Session, deposit_id: str, *, now: datetime) -> None:
     """The check at opening found it valid and the center asked to lock: it can no longer be refunded
     before the award."""
-    row = lock_deposit_row(session, deposit_id)
-    _lock(row, now)
-    session.flush()
+    lock_deposits(session, [deposit_id], now=now)
 
 
 def lock_deposits(session: Session, deposit_ids: Sequence[str], *, now: datetime) -> None:
     """`lock_deposit` for a whole opening at once: the rows locked in one query, not one per bidder.
-    All or nothing, like one `lock_deposit` after another in one transaction."""
+    All or nothing: an unknown id or a deposit that is neither held nor locked refuses the lot."""
     if not deposit_ids:
         return
     rows = {
@@ -76,16 +74,12 @@ def lock_deposits(session: Session, deposit_ids: Sequence[str], *, now: datetime
         row = rows.get(deposit_id)
         if row is None:
             raise errors.DepositNotFound(f"no deposit {deposit_id!r}")
-        _lock(row, now)
+        if row.status == rules.LOCKED:
+            continue
+        if row.status != rules.HELD:
+            raise errors.WrongState(f"deposit {row.id} is {row.status}; only a held deposit can be locked")
+        row.status, row.updated_at = rules.LOCKED, now
     session.flush()
-
-
-def _lock(row: Deposit, now: datetime) -> None:
-    if row.status == rules.LOCKED:
-        return
-    if row.status != rules.HELD:
-        raise errors.WrongState(f"deposit {row.id} is {row.status}; only a held deposit can be locked")
-    row.status, row.updated_at = rules.LOCKED, now
 
 
 def on_section_terminated(session: Session, section_code: str, *, now: datetime) -> None:
