@@ -43,13 +43,19 @@ def lock_application_with(
     return None if row is None else (row[0], row[1])
 
 
-def lock_application_in_section(session: Session, application_id: str) -> tuple[Application, Section] | None:
-    found = lock_application_with(session, application_id, Section, Section.code == Application.section_code)
+def _with_required(found: tuple[Application, T | None] | None) -> tuple[Application, T] | None:
+    """A related row the order cannot lack (its foreign key is not nullable)."""
     if found is None:
         return None
-    app, section = found
-    assert section is not None  # a foreign key
-    return app, section
+    app, other = found
+    assert other is not None
+    return app, other
+
+
+def lock_application_in_section(session: Session, application_id: str) -> tuple[Application, Section] | None:
+    return _with_required(
+        lock_application_with(session, application_id, Section, Section.code == Application.section_code)
+    )
 
 
 def lock_application_with_institution(
@@ -75,12 +81,9 @@ def lock_application_with_offer(
 
 
 def lock_application_with_center(session: Session, application_id: str) -> tuple[Application, Center] | None:
-    found = lock_application_with(session, application_id, Center, Center.code == Application.center_code)
-    if found is None:
-        return None
-    app, center = found
-    assert center is not None
-    return app, center
+    return _with_required(
+        lock_application_with(session, application_id, Center, Center.code == Application.center_code)
+    )
 
 
 def bidders_application(session: Session, application_id: str, uscc: str) -> Application | None:
