@@ -26,7 +26,7 @@ from gateway.bookkeeping import postings
 from gateway.db import transaction
 from gateway.deposits import errors, rules
 from gateway.deposits.ledgering import bank_meta, write
-from gateway.deposits.service import escrow_of_center, lock_exception, new_id
+from gateway.deposits.service import close_exception, escrow_of_center, lock_open_exception, new_id
 from gateway.deposits.tables import Deposit, DepositException, RefundBatch, RefundInstruction
 from gateway.finance.interest import RateTable, interest_fen
 from gateway.outbox.service import emit
@@ -167,9 +167,7 @@ def return_exception(
     session: Session, exception_id: str, *, center: str, note: str, actor: str, now: datetime
 ) -> RefundInstruction:
     """Finance sends unmatched money back to whoever paid it (no interest: it was never a deposit)."""
-    row = lock_exception(session, exception_id, center)
-    if row.status != "open":
-        raise errors.WrongState(f"exception {exception_id} is {row.status}, not open")
+    row = lock_open_exception(session, exception_id, center)
     escrow_of_center(session, center)
     day = rules.local_date(now)
     instruction = RefundInstruction(
@@ -202,17 +200,11 @@ def return_exception(
         ),
         now,
     )
-    row.status, row.instruction_id = "returning", instruction.id
-    row.resolution_note, row.resolved_by, row.updated_at = note, actor, now
-    audit.append(
-        session,
-        actor=actor,
-        action="deposit_exception.return",
-        object_type="deposit_exception",
-        object_id=row.id,
-        after={"instruction_id": instruction.id, "note": note},
-        at=now,
-    )
+    row.instruction_id = instruction.id
+    close_exception(
+        session, row, status="returning", action="return", note=note, actor=actor, now=now,
+        after={"instruction_id": instruction.id},
+    )  # fmt: skip
     session.flush()
     return instruction
 

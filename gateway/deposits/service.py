@@ -409,7 +409,8 @@ def _new_deposit(
 # ---------------------------------------------------------------- exception queue
 
 
-def lock_exception(session: Session, exception_id: str, center: str) -> DepositException:
+def lock_open_exception(session: Session, exception_id: str, center: str) -> DepositException:
+    """The center's exception under a row lock, still waiting for finance to resolve it."""
     row = session.scalar(
         select(DepositException)
         .where(DepositException.id == exception_id, DepositException.center_code == center)
@@ -417,7 +418,21 @@ def lock_exception(session: Session, exception_id: str, center: str) -> DepositE
     )
     if row is None:
         raise errors.ExceptionNotFound(f"no deposit exception {exception_id!r}")
+    if row.status != "open":
+        raise errors.WrongState(f"exception {exception_id} is {row.status}, not open")
     return row
+
+
+def close_exception(
+    session: Session, row: DepositException, *, status: str, action: str, note: str, actor: str,
+    now: datetime, after: dict[str, object],
+) -> None:  # fmt: skip
+    """Finance's resolution of an exception: its new status, who resolved it and why, and the audit
+    record (`deposit_exception.<action>`, with `after` and the note)."""
+    row.status = status
+    row.resolution_note, row.resolved_by, row.updated_at = note, actor, now
+    audit.append(session, actor=actor, action=f"deposit_exception.{action}", object_type="deposit_exception",
+                 object_id=row.id, after={**after, "note": note}, at=now)  # fmt: skip
 
 
 def assign_exception(
@@ -433,9 +448,7 @@ def assign_exception(
     now: datetime,
 ) -> Deposit:
     """Finance matched the money by hand: it becomes the bidder's deposit for the section."""
-    row = lock_exception(session, exception_id, center)
-    if row.status != "open":
-        raise errors.WrongState(f"exception {exception_id} is {row.status}, not open")
+    row = lock_open_exception(session, exception_id, center)
     section = session.get(Section, section_code)
     if section is None or section.center_code != center:
         raise errors.SectionNotFound(f"no section {section_code!r}")
@@ -469,22 +482,11 @@ def assign_exception(
         ),
         now,
     )
-    row.status, row.deposit_id = "assigned", deposit.id
-    row.resolution_note, row.resolved_by, row.updated_at = note, actor, now
-    audit.append(
-        session,
-        actor=actor,
-        action="deposit_exception.assign",
-        object_type="deposit_exception",
-        object_id=row.id,
-        after={
-            "deposit_id": deposit.id,
-            "section_code": section_code,
-            "bidder_uscc": bidder_uscc,
-            "note": note,
-        },
-        at=now,
-    )
+    row.deposit_id = deposit.id
+    close_exception(
+        session, row, status="assigned", action="assign", note=note, actor=actor, now=now,
+        after={"deposit_id": deposit.id, "section_code": section_code, "bidder_uscc": bidder_uscc},
+    )  # fmt: skip
     session.flush()
     return deposit
 
