@@ -38,7 +38,6 @@ from signing.canonical import canonical_json
 from signing.sm3 import sm3_hex
 
 GENESIS_HASH = "0" * 64
-_ADVISORY_LOCK_ID = 7_361_001  # arbitrary, constant: "the audit chain"
 
 
 def record_hash(prev_hash: str, record: AuditRecord) -> str:
@@ -54,11 +53,6 @@ def record_hash(prev_hash: str, record: AuditRecord) -> str:
         "request_id": record.request_id,
     }
     return sm3_hex(prev_hash.encode() + b"\n" + canonical_json(body))
-
-
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
 
 
 _HEAD_KEY = "gateway.audit.head"  # session.info: (transaction, seq, hash) of the last record appended
@@ -79,9 +73,14 @@ def _head(session: Session) -> tuple[int, str]:
     current = _transaction(session)
     if cached is not None and cached[0] is current:
         return cached[1], cached[2]
-    _lock_chain(session)
     # Through the connection: no autoflush of the caller's pending objects (audit rows never are).
-    head = session.connection().execute(_HEAD_QUERY).first()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # The lock and the head read in one round trip (migration 0018_audit_chain_head says why
+        # this takes a function and not one plain statement).
+        head = connection.execute(_LOCKED_HEAD_QUERY).one()
+        return (head[0], head[1]) if head[0] is not None else (0, GENESIS_HASH)
+    head = connection.execute(_HEAD_QUERY).first()
     return (head[0], head[1]) if head else (0, GENESIS_HASH)
 
 
@@ -153,6 +152,8 @@ def _write(session: Session, entries: Sequence[Entry], at: datetime | None) -> l
 
 _TABLE = cast(Table, AuditRecord.__table__)
 _HEAD_QUERY = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+# PostgreSQL: takes the chain's advisory lock (held to commit), then reads the head.
+_LOCKED_HEAD_QUERY = text("SELECT head_seq, head_hash FROM audit_chain_head()")
 
 
 @dataclass(frozen=True)
