@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar, overload
 
-from sqlalchemy import Connection, Engine, Row, and_, exists, inspect, select
+from sqlalchemy import Connection, Engine, Row, and_, exists, inspect, or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement
 
@@ -99,14 +99,30 @@ def has_tables(engine: Engine) -> bool:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, *, clock: Clock = utc_now, connection: Connection | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utc_now,
+        connection: Connection | None = None,
+        savepoint: bool = True,
+    ):
         self.engine = engine
         self.clock = clock
         self._connection = connection
+        self._savepoint = savepoint
 
-    def within(self, connection: Connection) -> Ledger:
-        """The same ledger, writing inside the caller's transaction (it never commits there)."""
-        return Ledger(self.engine, clock=self.clock, connection=connection)
+    def within(self, connection: Connection, *, savepoint: bool = True) -> Ledger:
+        """The same ledger, writing inside the caller's transaction (it never commits there).
+
+        Each batch runs in a savepoint, so one the database fails half-way (a concurrent writer of
+        the same transfer id, then retried) leaves the caller's transaction usable. `savepoint=False`
+        saves its two round trips, for callers that already keep other writers of their transfer ids
+        out (a row lock) and roll back on any error: a batch the ledger refuses (a missing account, a
+        balance limit) still raises before it writes anything, but a database error is raised at once
+        (`TransactionConflict` or `StorageError`, no retry) and leaves the transaction to be rolled
+        back. Accounts are always created in a savepoint (two first uses may race to create one)."""
+        return Ledger(self.engine, clock=self.clock, connection=connection, savepoint=savepoint)
 
     # ------------------------------------------------------------------ accounts
 
@@ -267,7 +283,9 @@ class Ledger:
         if not requests:
             only_refused: list[Transfer | LedgerError] = [error for _, error in sorted(refused.items())]
             return only_refused
-        result = self._write(lambda c: self._submit(c, requests, atomic=atomic, now=self.clock()))
+        result = self._write(
+            lambda c: self._submit(c, requests, atomic=atomic, now=self.clock()), savepoint=self._savepoint
+        )
         if atomic:  # an atomic plan raises its first refusal, so every result is a Transfer
             return result.results
         done = iter(result.results)
@@ -315,10 +333,12 @@ class Ledger:
             known.update(_transfers_where(c, t.id, existing))
         state = State(accounts=accounts, transfers=known, resolutions={}, reversals={})
         if targets:
-            for row in _transfers_where(c, t.pending_id, targets).values():
-                state.resolutions[str(row.pending_id)] = row
-            for row in _transfers_where(c, t.reverses_id, targets).values():
-                state.reversals[str(row.reverses_id)] = row.id
+            # Resolutions of the holds and reversals of the originals, in one read.
+            for row in _transfers_referring_to(c, targets):
+                if row.pending_id in targets:
+                    state.resolutions[str(row.pending_id)] = row
+                if row.reverses_id in targets:
+                    state.reversals[str(row.reverses_id)] = row.id
         result = plan(requests, state, now=now, atomic=atomic, db_time=sql.db_time(now))
         if result.transfers:
             with _driver_cursor(c) as cursor:
@@ -418,10 +438,13 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise StorageError(f"the ledger database failed: {type(exc).__name__}") from exc
 
-    def _write(self, work: Callable[[Connection], T]) -> T:
+    def _write(self, work: Callable[[Connection], T], *, savepoint: bool = True) -> T:
+        bare = self._connection is not None and not savepoint  # nothing to roll back to: no retry
         for attempt in range(_MAX_ATTEMPTS):
             last = attempt == _MAX_ATTEMPTS - 1
             try:
+                if bare:
+                    return work(self._connection)  # type: ignore[arg-type]  # bare implies a connection
                 if self._connection is not None:
                     with self._connection.begin_nested():
                         return work(self._connection)
@@ -430,6 +453,8 @@ class Ledger:
             except LedgerError:
                 raise
             except DBAPIError as exc:
+                if is_unique_violation(exc) and bare:
+                    raise TransactionConflict("concurrent write of the same transfer; roll back") from exc
                 if is_unique_violation(exc) and not last:
                     continue  # a concurrent writer won; the next attempt sees its row
                 if is_conflict(exc):
@@ -636,6 +661,15 @@ def _transfers_where(c: Connection, column: ColumnElement[Any], values: set[str]
         for row in c.execute(select(tables.transfers).where(column.in_(chunk))):
             transfer = transfer_row(row)
             found[transfer.id] = transfer
+    return found
+
+
+def _transfers_referring_to(c: Connection, targets: set[str]) -> list[TransferRow]:
+    t = tables.transfers.c
+    found: list[TransferRow] = []
+    for chunk in _chunks(sorted(targets)):
+        query = select(tables.transfers).where(or_(t.pending_id.in_(chunk), t.reverses_id.in_(chunk)))
+        found += [transfer_row(row) for row in c.execute(query)]
     return found
 
 

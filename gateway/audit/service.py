@@ -78,8 +78,8 @@ def _head(session: Session) -> tuple[int, str]:
     if connection.dialect.name == "postgresql":
         # The lock and the head read in one round trip (migration 0018_audit_chain_head says why
         # this takes a function and not one plain statement).
-        head = connection.execute(_LOCKED_HEAD_QUERY).one()
-        return (head[0], head[1]) if head[0] is not None else (0, GENESIS_HASH)
+        seq, hash_ = connection.execute(_LOCKED_HEAD_QUERY).one()  # (NULL, NULL): no record yet
+        return (seq, hash_) if seq is not None else (0, GENESIS_HASH)
     head = connection.execute(_HEAD_QUERY).first()
     return (head[0], head[1]) if head else (0, GENESIS_HASH)
 

@@ -78,8 +78,12 @@ def _slot(uscc: str, section_code: str, product: str) -> str:
 
 
 def _ledger(session: Session) -> Ledger:
+    """The ledger inside the order's transaction, without a savepoint per posting: the order's row
+    lock keeps every other writer of its transfer ids out, a refused posting raises before writing,
+    and any other failure rolls the whole transaction back (see `Ledger.within`)."""
     bind = session.get_bind()
-    return Ledger(bind.engine if hasattr(bind, "engine") else bind).within(session.connection())  # type: ignore[arg-type]
+    engine = bind.engine if hasattr(bind, "engine") else bind
+    return Ledger(engine).within(session.connection(), savepoint=False)  # type: ignore[arg-type]
 
 
 def _write(session: Session, posting: Posting) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger import (
     MAX_AMOUNT,
     AccountFlag,
+    AccountNotFound,
     Ledger,
     LedgerError,
     TransferKind,
@@ -328,6 +329,35 @@ def test_writes_inside_the_callers_transaction_commit_or_roll_back_with_it(opene
     assert opened.get_transfer("kept") is not None
     assert opened.get_transfer("bad") is None
     assert opened.balance(DEPOSIT).net == 50
+    assert opened.check().clean
+
+
+def test_without_a_savepoint_a_refusal_writes_nothing_and_the_transaction_goes_on(opened: Ledger) -> None:
+    """`within(c, savepoint=False)`: no SAVEPOINT statement at all, and a refused batch (a balance
+    limit, an unknown account) raises before it writes, so the caller's transaction stays usable."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    event.listen(opened.engine, "before_cursor_execute", record)
+    try:
+        with opened.engine.connect() as c, c.begin():
+            inside = opened.within(c, savepoint=False)
+            inside.transfer(id="bare-1", debit=BANK, credit=DEPOSIT, amount=100, code="deposit_received")
+            with pytest.raises(LedgerError):
+                inside.transfer(id="bare-bad", debit=DEPOSIT, credit=BANK, amount=10_000, code="refund")
+            with pytest.raises(AccountNotFound):
+                inside.transfer(id="bare-bad-2", debit="nobody", credit=BANK, amount=1, code="refund")
+            inside.transfer(id="bare-2", debit=DEPOSIT, credit=BANK, amount=40, code="refund")
+    finally:
+        event.remove(opened.engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert opened.get_transfer("bare-1") is not None
+    assert opened.get_transfer("bare-2") is not None
+    assert opened.get_transfer("bare-bad") is None
+    assert opened.get_transfer("bare-bad-2") is None
+    assert opened.balance(DEPOSIT).net == 60
     assert opened.check().clean
 
 
