@@ -42,7 +42,7 @@ from gateway.broker.pricing import OutsideSchedule, fee_fen, parse_schedule, pri
 from gateway.broker.tables import Application, Guarantee, Offer, Payment
 from gateway.errors import GatewayError
 from gateway.institutions.tables import Institution
-from gateway.outbox.service import Audience, emit, emit_many
+from gateway.outbox.service import Audience, emit_all
 from gateway.sections.tables import Section
 from ledger import AccountNotFound, Ledger
 from signing.canonical import canonical_json
@@ -110,6 +110,9 @@ def _refusal(app: Application, event: Event, refused: Refused) -> GatewayError:
     return errors.InvalidTransition(str(refused), current_status=status.value, event=event.value)
 
 
+_Emitted = tuple[str, Mapping[str, Any], Audience]  # an event to emit: type, data, audience
+
+
 def transition(
     session: Session,
     app: Application,
@@ -125,6 +128,45 @@ def transition(
 
     `event_data` adds the caller's facts (a claim's amount, a surrender's refund) to the
     `guarantee.<x>` event, so each change is announced once, here, whoever drives it."""
+    entry, events = _step(session, app, event, actor=actor, now=now, reason=reason, fee=fee,
+                          event_data=event_data)  # fmt: skip
+    audit.append_many(session, [entry], at=now)
+    emit_all(session, events)
+
+
+def transition_through(
+    session: Session,
+    app: Application,
+    steps: Sequence[tuple[Event, str | None]],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Several moves of one order in a row (each with its reason), as `transition` one after the
+    other would make them, but with their audit records in one INSERT and their events in one."""
+    entries: list[audit.Entry] = []
+    events: list[_Emitted] = []
+    for event, reason in steps:
+        entry, emitted = _step(session, app, event, actor=actor, now=now, reason=reason)
+        entries.append(entry)
+        events += emitted
+    audit.append_many(session, entries, at=now)
+    emit_all(session, events)
+
+
+def _step(
+    session: Session,
+    app: Application,
+    event: Event,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    fee: int = 0,
+    event_data: Mapping[str, object] | None = None,
+) -> tuple[audit.Entry, list[_Emitted]]:
+    """One move: the new state on the row and the move's postings written; its audit record and
+    events returned for the caller to write."""
     try:
         move = step(S(app.status), event)
     except Refused as refused:
@@ -138,27 +180,19 @@ def transition(
         app.status_reason = reason[:200]
     for effect in move.effects:
         _carry_out(session, app, effect, fee=fee)
-    audit.append(
-        session,
-        actor=actor,
-        action=f"application.{event.value}",
-        object_type="application",
-        object_id=app.id,
-        before=before,
-        after=snapshot(app),
-        at=now,
-    )
+    entry = audit.Entry(actor, f"application.{event.value}", "application", app.id, before, snapshot(app))
     # The audience: the section's center and the institution involved (none before an offer is
     # accepted); without it no webhook subscriber would receive the event.
-    audience = {"center": app.center_code, "institution": app.institution_code}
+    audience = Audience(app.center_code, app.institution_code)
     data = {"application_id": app.id, "status": app.status, "bidder_uscc": app.bidder_uscc,
             "section_code": app.section_code}  # fmt: skip
-    emit(session, f"application.{move.next.value}", data, **audience)
+    events: list[_Emitted] = [(f"application.{move.next.value}", data, audience)]
     guarantee_event = _GUARANTEE_EVENTS.get(move.next)
     if guarantee_event is not None and app.guarantee_no is not None:
-        emit(session, guarantee_event, {**data, "guarantee_no": app.guarantee_no,
-                                        "institution_code": app.institution_code, **(event_data or {})},
-             **audience)  # fmt: skip
+        events.append((guarantee_event, {**data, "guarantee_no": app.guarantee_no,
+                                         "institution_code": app.institution_code, **(event_data or {})},
+                       audience))  # fmt: skip
+    return entry, events
 
 
 def transition_many(
@@ -170,47 +204,24 @@ def transition_many(
     now: datetime,
     reason: str | None = None,
 ) -> None:
-    """`transition` for many orders at once (rows locked already), for moves without effects (LOCK,
-    RELEASE): the same state changes, one audit record per order and the same
-    `application.<status>` event per order, but the audit records written with one INSERT on one
-    chain-head read, and the events and their deliveries with one INSERT each.
+    """`transition` for many orders at once (rows locked already): the same state changes, postings,
+    one audit record per order and the same events, but the audit records written with one INSERT
+    on one chain-head read, and the events and their deliveries with one INSERT each.
 
-    All or nothing: an order the machine refuses raises before anything is written. A move with
-    ledger effects or a `guarantee.<x>` event goes through `transition` order by order."""
-    moves = []
+    All or nothing: an order the machine refuses raises before anything is written."""
     for app in apps:
         try:
-            move = step(S(app.status), event)
+            step(S(app.status), event)
         except Refused as refused:
             raise _refusal(app, event, refused) from None
-        if move.effects or (move.next in _GUARANTEE_EVENTS and app.guarantee_no is not None):
-            for one in apps:
-                transition(session, one, event, actor=actor, now=now, reason=reason)
-            return
-        moves.append(move)
-    entries = []
-    by_status: dict[str, list[tuple[dict[str, object], Audience]]] = {}
-    for app, move in zip(apps, moves, strict=True):
-        before = snapshot(app)
-        app.status = move.next.value
-        app.live_slot = _slot(app.bidder_uscc, app.section_code, app.product) if move.next in LIVE else None
-        app.version += 1
-        app.updated_at = now
-        if reason is not None:
-            app.status_reason = reason[:200]
-        entries.append(
-            audit.Entry(actor, f"application.{event.value}", "application", app.id, before, snapshot(app))
-        )
-        data: dict[str, object] = {
-            "application_id": app.id,
-            "status": app.status,
-            "bidder_uscc": app.bidder_uscc,
-            "section_code": app.section_code,
-        }
-        by_status.setdefault(app.status, []).append((data, Audience(app.center_code, app.institution_code)))
+    entries: list[audit.Entry] = []
+    events: list[_Emitted] = []
+    for app in apps:
+        entry, emitted = _step(session, app, event, actor=actor, now=now, reason=reason)
+        entries.append(entry)
+        events += emitted
     audit.append_many(session, entries, at=now)
-    for status, events in by_status.items():
-        emit_many(session, f"application.{status}", events)
+    emit_all(session, events)
 
 
 def hold_id(app: Application) -> str:
@@ -512,12 +523,14 @@ def record_decision(session: Session, decision: Decision, *, actor: str, now: da
     app = repository.lock_application(session, decision.application_id)
     if app is None or app.institution_code != decision.institution_code:
         raise errors.ApplicationNotFound(f"no application {decision.application_id!r} for this institution")
+    steps: list[tuple[Event, str | None]] = []
     if S(app.status) is S.ACCEPTED:
-        transition(session, app, Event.SUBMIT, actor=actor, now=now)
+        steps.append((Event.SUBMIT, None))
     if decision.outcome is DecisionOutcome.APPROVED:
-        transition(session, app, Event.APPROVE, actor=actor, now=now, reason=decision.reason)
+        steps.append((Event.APPROVE, decision.reason))
     elif decision.outcome is DecisionOutcome.REJECTED:
-        transition(session, app, Event.REJECT, actor=actor, now=now, reason=decision.reason or "rejected")
+        steps.append((Event.REJECT, decision.reason or "rejected"))
+    transition_through(session, app, steps, actor=actor, now=now)
     return app
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from fnmatch import fnmatchcase
 from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Select, String, Table, any_, bindparam, insert, select, true, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from gateway.audit import service as audit
@@ -95,17 +97,27 @@ def emit_many(
     type: str,  # noqa: A002
     events: Sequence[tuple[Mapping[str, Any], Audience]],
 ) -> list[OutboxEvent]:
-    """Write several events of one type, each with its own audience, in the caller's transaction:
-    one INSERT for the events and one for their deliveries (executemany), through Core (the rows
-    are not session objects; the returned `OutboxEvent`s carry what was written, ids included)."""
+    """Write several events of one type, each with its own audience (see `emit_all`)."""
+    return emit_all(session, [(type, data, audience) for data, audience in events])
+
+
+def emit_all(
+    session: Session, events: Sequence[tuple[str, Mapping[str, Any], Audience]]
+) -> list[OutboxEvent]:
+    """Write events of any types, each with its own audience, in the caller's transaction: one INSERT
+    for the events and one for their deliveries, through Core (the rows are not session objects; the
+    returned `OutboxEvent`s carry what was written, ids included).
+
+    The audience's subscriptions are read once per transaction. On PostgreSQL that read rides on the
+    events' INSERT (one statement: the INSERT as a CTE, joined to the subscriptions), so a use case's
+    first emit costs one round trip, not two; SQLite reads them first."""
     if not events:
         return []
     now = utcnow()
-    subscriptions = _subscriptions(session, [party for _, audience in events for party in audience.parties()])
     rows = [
         {
             "event_id": f"evt_{uuid.uuid4().hex}",
-            "type": type,
+            "type": type_,
             "data": canonical_json(dict(data)).decode(),
             "created_at": now,
             "attempts": 0,
@@ -114,25 +126,29 @@ def emit_many(
             "institution_code": audience.institution,
             "bank_code": audience.bank,
         }
-        for data, audience in events
+        for type_, data, audience in events
     ]
+    parties = [party for _, _, audience in events for party in audience.parties()]
+    ids: list[int | None] | None = None
+    missing = _uncached(session, parties)
+    if missing and len(rows) <= _COMBINED_UP_TO and session.get_bind().dialect.name == "postgresql":
+        subscriptions, ids = _insert_reading_subscriptions(session, rows, missing)
+    else:
+        subscriptions = _subscriptions(session, parties)
     targets = [
         [
             sub_id
             for party in audience.parties()
             for sub_id, types in subscriptions.get(party, ())
-            if wants(types, type)
+            if wants(types, type_)
         ]
-        for _, audience in events
+        for type_, _, audience in events
     ]
-    table = _EVENTS
+    connection = session.connection()
+    if ids is None:
+        ids = _insert_events(connection, rows, need_ids=any(targets))
     if any(targets):
-        ids = list(
-            session.connection()
-            .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-            .scalars()
-        )
-        session.connection().execute(
+        connection.execute(
             insert(_DELIVERIES),
             [
                 {
@@ -147,13 +163,19 @@ def emit_many(
                 for sub_id in subs
             ],
         )
-    elif len(rows) == 1:
-        key = session.connection().execute(insert(table), rows[0]).inserted_primary_key
-        ids = [key[0] if key else None]
-    else:
-        session.connection().execute(insert(table), rows)
-        ids = [None] * len(rows)
     return [OutboxEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
+
+
+def _insert_events(connection: Connection, rows: list[dict[str, Any]], *, need_ids: bool) -> list[int | None]:
+    """INSERT the events; their ids only when deliveries will refer to them (or cheaply known)."""
+    if need_ids:
+        returning = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(returning, rows).scalars())
+    if len(rows) == 1:
+        key = connection.execute(insert(_EVENTS), rows[0]).inserted_primary_key
+        return [key[0] if key else None]
+    connection.execute(insert(_EVENTS), rows)
+    return [None] * len(rows)
 
 
 def wants(event_types: str, type: str) -> bool:  # noqa: A002
@@ -291,31 +313,99 @@ _SUBSCRIPTIONS: Final = cast(Table, WebhookSubscription.__table__)
 _SUBSCRIPTIONS_KEY = "gateway.outbox.subscriptions"  # session.info: (transaction, {party: [(id, types)]})
 
 
-def _subscriptions(
-    session: Session, audience: list[tuple[str, str]]
-) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """The active subscriptions of these parties as (id, event_types), read at most once per party per
-    transaction (a use case emitting several events asks once). `subscribe` drops the cache."""
+Subscriptions = dict[tuple[str, str], list[tuple[str, str]]]  # party -> [(subscription id, types)]
+
+
+def _known_subscriptions(session: Session) -> Subscriptions:
+    """This transaction's cache of the parties' subscriptions (`subscribe` drops it)."""
     # The innermost transaction: a savepoint rolled back with a new subscription in it leaves no trace.
     transaction = session.get_nested_transaction() or session.get_transaction()
     cached = session.info.get(_SUBSCRIPTIONS_KEY)
     if cached is None or cached[0] is not transaction:
         cached = (transaction, {})
         session.info[_SUBSCRIPTIONS_KEY] = cached
-    known: dict[tuple[str, str], list[tuple[str, str]]] = cached[1]
+    known: Subscriptions = cached[1]
+    return known
+
+
+def _uncached(session: Session, audience: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    known = _known_subscriptions(session)
+    return {party for party in audience if party not in known}
+
+
+def _subscriptions_query(missing: set[tuple[str, str]]) -> Select[Any]:
+    columns = _SUBSCRIPTIONS.c
+    return select(columns.id, columns.party_kind, columns.party_code, columns.event_types).where(
+        columns.active.is_(True), columns.party_code.in_(sorted({code for _, code in missing}))
+    )
+
+
+def _learn(known: Subscriptions, missing: set[tuple[str, str]], found: Iterable[Any]) -> None:
+    """Cache what was read for the missing parties (each subscription once, however often it came)."""
+    for party in missing:
+        known[party] = []
+    seen: set[str] = set()
+    for sub_id, kind, code, types in found:
+        if sub_id is not None and sub_id not in seen and (kind, code) in missing:
+            seen.add(sub_id)
+            known[(kind, code)].append((sub_id, types))
+
+
+def _subscriptions(session: Session, audience: list[tuple[str, str]]) -> Subscriptions:
+    """The active subscriptions of these parties as (id, event_types), read at most once per party per
+    transaction (a use case emitting several events asks once)."""
+    known = _known_subscriptions(session)
     missing = {party for party in audience if party not in known}
     if missing:
-        for party in missing:
-            known[party] = []
         # Through the connection (no autoflush): `subscribe` flushes its new row itself.
-        columns = _SUBSCRIPTIONS.c
-        query = select(columns.id, columns.party_kind, columns.party_code, columns.event_types).where(
-            columns.active.is_(True), columns.party_code.in_(sorted({code for _, code in missing}))
-        )
-        for sub_id, kind, code, types in session.connection().execute(query):
-            if (kind, code) in missing:
-                known[(kind, code)].append((sub_id, types))
+        _learn(known, missing, session.connection().execute(_subscriptions_query(missing)))
     return known
+
+
+def _insert_reading_subscriptions(
+    session: Session, rows: list[dict[str, Any]], missing: set[tuple[str, str]]
+) -> tuple[Subscriptions, list[int | None]]:
+    """PostgreSQL: INSERT the events and read the parties' subscriptions in one statement. The INSERT
+    is a data-modifying CTE (run once, to completion, whatever the outer query reads); each event
+    comes back joined to every subscription read (or to NULLs when there is none)."""
+    known = _known_subscriptions(session)
+    parameters = {f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()}
+    parameters["party_codes"] = sorted({code for _, code in missing})
+    result = session.connection().execute(_insert_reading_statement(len(rows)), parameters).all()
+    ids = {event_id: outbox_id for outbox_id, event_id, *_ in result}
+    _learn(known, missing, (found for _, _, *found in result))
+    return known, [ids[row["event_id"]] for row in rows]
+
+
+# A use case emits one to a few events; a bulk emit (locking a section's orders at bid opening) stays
+# an executemany after one read: one statement per count, and PostgreSQL's 65,535-parameter limit.
+_COMBINED_UP_TO: Final = 8
+
+
+@functools.lru_cache(maxsize=_COMBINED_UP_TO)
+def _insert_reading_statement(count: int) -> Select[Any]:
+    """The statement for `count` events, built once: its parameters are `<column>_<n>` per event and
+    the parties' codes as one array (so the text, and PostgreSQL's prepared plan, stay the same).
+    One single-row INSERT CTE per event: SQLAlchemy does not cache the compiled form of a multi-row
+    VALUES, and compiling it on every call cost more than the round trip saved."""
+    columns = [column.name for column in _EVENTS.c if column.name != "id"]
+    written = [
+        insert(_EVENTS)
+        .values({name: bindparam(f"{name}_{n}", type_=_EVENTS.c[name].type) for name in columns})
+        .returning(_EVENTS.c.id, _EVENTS.c.event_id)
+        .cte(f"written_{n}")
+        for n in range(count)
+    ]
+    events = union_all(*(select(cte.c.id, cte.c.event_id) for cte in written)).subquery("events")
+    sub = _SUBSCRIPTIONS.c
+    subscriptions = (
+        select(sub.id, sub.party_kind, sub.party_code, sub.event_types)
+        .where(sub.active.is_(True), sub.party_code == any_(bindparam("party_codes", type_=ARRAY(String()))))
+        .subquery("subscriptions")
+    )
+    return select(events.c.id, events.c.event_id, *subscriptions.c).select_from(
+        events.outerjoin(subscriptions, true())
+    )
 
 
 def _forget_subscriptions(session: Session) -> None:
