@@ -324,11 +324,9 @@ class Ledger:
                 elif target in in_batch:
                     codes.update(in_batch[target].accounts)
         sql = _Sql.of(c)
-        with _driver_cursor(c) as cursor:
-            accounts = _lock_accounts(cursor, sql, sorted(codes))
-            # Only now, under the locks, look at what exists: a concurrent writer of the same id or a
-            # resolution of the same hold holds one of these locks, so it has committed or not started.
-            existing = _existing_ids(cursor, sql, list(in_batch.keys() - known.keys()))
+        # Only under the locks look at what exists: a concurrent writer of the same id or a
+        # resolution of the same hold holds one of these locks, so it has committed or not started.
+        accounts, existing = _lock_then_find(c, sql, sorted(codes), list(in_batch.keys() - known.keys()))
         if existing:
             known.update(_transfers_where(c, t.id, existing))
         state = State(accounts=accounts, transfers=known, resolutions={}, reversals={})
@@ -590,10 +588,17 @@ def _write_rows(cursor: Any, sql: _Sql, result: Plan, accounts: Iterable[Account
     Only the accounts the plan moved (``dirty``) are updated."""
     updates = [(a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.entry_seq,
                 a.head_hash, a.id) for a in accounts if a.dirty]  # fmt: skip
-    if not sql.postgresql or len(result.transfers) < _COPY_FROM:
+    if not sql.postgresql:
         cursor.executemany(sql.insert_transfer, result.transfers)
         cursor.executemany(sql.insert_entry, result.entries)
         cursor.executemany(sql.update_account, updates)
+        return
+    if len(result.transfers) < _COPY_FROM:
+        # One pipeline: the three statements in one round trip (an error surfaces as it leaves).
+        with cursor.connection.pipeline():
+            cursor.executemany(sql.insert_transfer, result.transfers)
+            cursor.executemany(sql.insert_entry, result.entries)
+            cursor.executemany(sql.update_account, updates)
         return
     for table, columns, rows in (
         (tables.transfers.name, TRANSFER_COLUMNS, result.transfers),
@@ -629,19 +634,54 @@ def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[s
 _KINDS: Final = {kind.value: kind for kind in AccountKind}  # a dict look-up, not an enum call per row
 
 
+def _lock_then_find(
+    c: Connection, sql: _Sql, codes: Sequence[str], ids: Sequence[str]
+) -> tuple[dict[str, AccountState], set[str]]:
+    """Lock and load the accounts, then find which of `ids` exist already.
+
+    PostgreSQL: both statements go out in one pipeline (one round trip). That is as safe as waiting
+    for the lock first: the server runs them in order, and under READ COMMITTED the second takes its
+    snapshot when it starts, after the first has its locks, so it sees whatever the previous holder
+    committed."""
+    if sql.postgresql and ids:
+        driver = c.connection.driver_connection
+        with _driver_cursor(c) as lock_cursor, _driver_cursor(c) as id_cursor:
+            with driver.pipeline():  # type: ignore[union-attr]
+                lock_cursor.execute(*_lock_query(sql, codes))
+                id_cursor.execute(*_existing_query(sql, ids))
+            return _account_states(lock_cursor.fetchall()), {r[0] for r in id_cursor.fetchall()}
+    with _driver_cursor(c) as cursor:
+        accounts = _lock_accounts(cursor, sql, codes)
+        return accounts, _existing_ids(cursor, sql, ids)
+
+
+def _lock_query(sql: _Sql, codes: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+    where, params = sql.in_list("code", codes)
+    lock = " FOR UPDATE" if sql.postgresql else ""
+    return f"SELECT {_LOCKED_COLUMNS} FROM {tables.accounts.name} WHERE {where} ORDER BY code{lock}", params
+
+
+def _existing_query(sql: _Sql, ids: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+    where, params = sql.in_list("id", ids)
+    return f"SELECT id FROM {tables.transfers.name} WHERE {where}", params
+
+
+def _account_states(rows: Iterable[Any]) -> dict[str, AccountState]:
+    locked: dict[str, AccountState] = {}
+    for row in rows:
+        (id_, code, kind, currency, dnec, cned, dp, cp, dpe, cpe, seq, head) = row
+        locked[code] = AccountState(id_, code, _KINDS[kind], currency, bool(dnec), bool(cned),
+                                    dp, cp, dpe, cpe, seq, head)  # fmt: skip
+    return locked
+
+
 def _lock_accounts(cursor: Any, sql: _Sql, codes: Sequence[str]) -> dict[str, AccountState]:
     """Lock (PostgreSQL) and load the accounts: one sorted statement on PostgreSQL; on SQLite the
     transaction already holds the write lock (BEGIN IMMEDIATE), so chunks of 900 codes suffice."""
     locked: dict[str, AccountState] = {}
-    lock = " FOR UPDATE" if sql.postgresql else ""
     for chunk in [codes] if sql.postgresql else _chunks(codes):
-        where, params = sql.in_list("code", chunk)
-        query = f"SELECT {_LOCKED_COLUMNS} FROM {tables.accounts.name} WHERE {where} ORDER BY code{lock}"
-        cursor.execute(query, params)
-        for row in cursor.fetchall():
-            (id_, code, kind, currency, dnec, cned, dp, cp, dpe, cpe, seq, head) = row
-            locked[code] = AccountState(id_, code, _KINDS[kind], currency, bool(dnec), bool(cned),
-                                        dp, cp, dpe, cpe, seq, head)  # fmt: skip
+        cursor.execute(*_lock_query(sql, chunk))
+        locked.update(_account_states(cursor.fetchall()))
     return locked
 
 
@@ -649,8 +689,7 @@ def _existing_ids(cursor: Any, sql: _Sql, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for chunk in [ids] if sql.postgresql else _chunks(ids):
         if chunk:
-            where, params = sql.in_list("id", chunk)
-            cursor.execute(f"SELECT id FROM {tables.transfers.name} WHERE {where}", params)
+            cursor.execute(*_existing_query(sql, chunk))
             found.update(r[0] for r in cursor.fetchall())
     return found
 
