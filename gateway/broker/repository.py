@@ -52,10 +52,36 @@ def _with_required(found: tuple[Application, T | None] | None) -> tuple[Applicat
     return app, other
 
 
-def lock_application_in_section(session: Session, application_id: str) -> tuple[Application, Section] | None:
-    return _with_required(
-        lock_application_with(session, application_id, Section, Section.code == Application.section_code)
-    )
+def lock_application_in_section_with_offer(
+    session: Session, application_id: str, offer_id: str
+) -> tuple[Application, Section, Offer | None] | None:
+    """The order under its row lock, its section and its offer `offer_id` (None when the order has no
+    such offer), in one statement."""
+    row = session.execute(
+        select(Application, Section, Offer)
+        .join(Section, Section.code == Application.section_code)
+        .outerjoin(Offer, and_(Offer.id == offer_id, Offer.application_id == Application.id))
+        .where(Application.id == application_id)
+        .with_for_update(of=Application)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def lock_application_of_payment(
+    session: Session, payment_id: str
+) -> tuple[Payment, Application, Section] | None:
+    """A payment, its order under the order's row lock (the payment row itself is not locked, as
+    when it is read first and the order locked after) and the order's section, in one statement."""
+    row = session.execute(
+        select(Payment, Application, Section)
+        .join(Application, Application.id == Payment.application_id)
+        .join(Section, Section.code == Application.section_code)
+        .where(Payment.id == payment_id)
+        .with_for_update(of=Application)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def lock_application_with_institution(
@@ -92,8 +118,18 @@ def bidders_application(session: Session, application_id: str, uscc: str) -> App
     ).scalar_one_or_none()
 
 
-def live_application(session: Session, live_slot: str) -> Application | None:
-    return session.execute(select(Application).where(Application.live_slot == live_slot)).scalar_one_or_none()
+def section_for_application(
+    session: Session, code: str, live_slot: str
+) -> tuple[Section, Center, Application | None] | None:
+    """A new order's section, its center and the bidder's live order in that slot (None when there is
+    none), in one statement; None when there is no such section."""
+    row = session.execute(
+        select(Section, Center, Application)
+        .join(Center, Center.code == Section.center_code)
+        .outerjoin(Application, Application.live_slot == live_slot)
+        .where(Section.code == code)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def offers_of(session: Session, application_id: str) -> Sequence[Offer]:

@@ -43,7 +43,7 @@ from gateway.broker.tables import Application, Guarantee, Offer, Payment
 from gateway.errors import GatewayError
 from gateway.institutions.tables import Institution
 from gateway.outbox.service import Audience, emit_all
-from gateway.sections.tables import Section
+from gateway.sections.tables import Center, Section
 from ledger import AccountNotFound, Ledger
 from signing.canonical import canonical_json
 from signing.certificates import Sm2Certificate
@@ -301,25 +301,25 @@ def start_application(
     section_code: str,
     product: Product,
     now: datetime,
-) -> tuple[Application, Section]:
-    """A new order, already `quoting` (written with one INSERT), and its section."""
+) -> tuple[Application, Section, Center]:
+    """A new order, already `quoting` (written with one INSERT), its section and the section's center."""
     if not bidder_name:
         # The name is printed on the letter as the applicant; a USCC in its place would make a defective
         # legal document, so there is no fallback.
         raise errors.BidderNameRequired(
             "give bidder_name, or use a token that carries the bidder's registered name"
         )
-    section = repository.section(session, section_code)
-    if section is None:
+    slot = _slot(bidder, section_code, product.value)
+    found = repository.section_for_application(session, section_code, slot)
+    if found is None:
         raise errors.SectionNotFound(f"no section {section_code!r}")
+    section, center, existing = found
     if section.status != "open" or section.bid_deadline_at <= now:
         raise errors.SectionClosed(
             f"section {section_code} closed for bids at {section.bid_deadline_at.isoformat()}"
         )
     if product is not Product.BID:
         raise errors.ProductNotOffered(f"{product.value} guarantees are not sold for sections yet; use bid")
-    slot = _slot(bidder, section_code, product.value)
-    existing = repository.live_application(session, slot)
     if existing is not None:
         raise errors.ApplicationExists(
             f"application {existing.id} for this section is {existing.status}", application_id=existing.id
@@ -351,16 +351,15 @@ def start_application(
         # Two applications for one slot at once: the unique live_slot refuses the second. The whole
         # transaction (audit record and event included) is rolled back by the caller.
         raise errors.ApplicationExists("a live application for this bidder and section exists") from None
-    return app, section
+    return app, section, center
 
 
 def quote_requests(
-    session: Session, app: Application, section: Section, available: Sequence[str]
+    session: Session, app: Application, section: Section, center: Center, available: Sequence[str]
 ) -> dict[str, QuoteRequest]:
     """What to ask each eligible institution (active, sells the product, serves the center, within its
     amount limits, priced by its schedule under the center's cap, reachable through an adapter)."""
-    center = repository.center(session, app.center_code)
-    assert center is not None
+    assert center.code == app.center_code
     requests: dict[str, QuoteRequest] = {}
     for institution in repository.eligible_institutions(
         session, product=app.product, center_code=app.center_code, amount_fen=app.amount_fen
@@ -446,19 +445,14 @@ def _own_locked(session: Session, application_id: str, bidder: str) -> Applicati
     return app
 
 
-def _own_locked_in_section(session: Session, application_id: str, bidder: str) -> tuple[Application, Section]:
-    found = repository.lock_application_in_section(session, application_id)
-    if found is None or found[0].bidder_uscc != bidder:
-        raise errors.ApplicationNotFound(f"no application {application_id!r}")
-    return found
-
-
 def accept_offer(
     session: Session, *, application_id: str, bidder: str, offer_id: str, now: datetime
 ) -> ApplicationSubmission:
-    app, section = _own_locked_in_section(session, application_id, bidder)
-    offer = session.get(Offer, offer_id)
-    if offer is None or offer.application_id != app.id:
+    found = repository.lock_application_in_section_with_offer(session, application_id, offer_id)
+    if found is None or found[0].bidder_uscc != bidder:
+        raise errors.ApplicationNotFound(f"no application {application_id!r}")
+    app, section, offer = found
+    if offer is None:
         raise errors.OfferNotFound(f"no offer {offer_id!r} on application {app.id}")
     if S(app.status) is S.OFFERED and offer.valid_until <= now:
         raise errors.OfferExpired(f"offer {offer_id} expired at {offer.valid_until.isoformat()}")
@@ -585,11 +579,9 @@ def complete_payment_in_section(
     session: Session, result: PaymentResult, *, now: datetime
 ) -> tuple[Application, Section]:
     """`complete_payment`, also giving the order's section (read with the lock) for its issue request."""
-    payment = session.get(Payment, result.payment_id)
-    assert payment is not None
-    found = repository.lock_application_in_section(session, payment.application_id)
+    found = repository.lock_application_of_payment(session, result.payment_id)
     assert found is not None
-    app, section = found
+    payment, app, section = found
     if payment.status != "pending":
         return app, section
     payment.provider_ref = result.provider_ref

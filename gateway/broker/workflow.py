@@ -87,11 +87,11 @@ class Broker:
     def apply(self, *, bidder: str, bidder_name: str | None, section_code: str, product: Product) -> str:
         uscc = service.parse_bidder(bidder)
         with transaction(self.sessions) as session:
-            app, section = service.start_application(
+            app, section, center = service.start_application(
                 session, bidder=uscc, bidder_name=bidder_name, section_code=section_code, product=product,
                 now=self.clock(),
             )  # fmt: skip
-            requests = service.quote_requests(session, app, section, list(self.institutions))
+            requests = service.quote_requests(session, app, section, center, list(self.institutions))
             application_id = app.id
         results = fan_out(
             {code: _bind_quote(self.institutions[code], request) for code, request in requests.items()},
