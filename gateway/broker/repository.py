@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from gateway.broker.tables import Application, Guarantee, Offer, Payment
@@ -15,6 +15,7 @@ from gateway.institutions.tables import Institution
 from gateway.sections.tables import Center, Section
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def lock_application(session: Session, application_id: str) -> Application | None:
@@ -33,14 +34,18 @@ def lock_application_with(
     """`lock_application` and one related row (`other` joined `on`, None when there is none), in
     one statement: only the order's row is locked (FOR UPDATE OF applications). Use cases that need
     both save a round trip."""
-    row = session.execute(
-        select(Application, other)
-        .outerjoin(other, on)
-        .where(Application.id == application_id)
-        .with_for_update(of=Application)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = _locking_order(
+        session, select(Application, other).outerjoin(other, on).where(Application.id == application_id)
+    )
     return None if row is None else (row[0], row[1])
+
+
+def _locking_order(session: Session, query: Select[*Ts]) -> Row[*Ts] | None:
+    """The one row of `query`, with only the order's row locked (FOR UPDATE OF applications) and every
+    entity read afresh (not the session's older copy)."""
+    return session.execute(
+        query.with_for_update(of=Application).execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def _with_required(found: tuple[Application, T | None] | None) -> tuple[Application, T] | None:
@@ -57,14 +62,13 @@ def lock_application_in_section_with_offer(
 ) -> tuple[Application, Section, Offer | None] | None:
     """The order under its row lock, its section and its offer `offer_id` (None when the order has no
     such offer), in one statement."""
-    row = session.execute(
+    row = _locking_order(
+        session,
         select(Application, Section, Offer)
         .join(Section, Section.code == Application.section_code)
         .outerjoin(Offer, and_(Offer.id == offer_id, Offer.application_id == Application.id))
-        .where(Application.id == application_id)
-        .with_for_update(of=Application)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+        .where(Application.id == application_id),
+    )
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -73,14 +77,13 @@ def lock_application_of_payment(
 ) -> tuple[Payment, Application, Section] | None:
     """A payment, its order under the order's row lock (the payment row itself is not locked, as
     when it is read first and the order locked after) and the order's section, in one statement."""
-    row = session.execute(
+    row = _locking_order(
+        session,
         select(Payment, Application, Section)
         .join(Application, Application.id == Payment.application_id)
         .join(Section, Section.code == Application.section_code)
-        .where(Payment.id == payment_id)
-        .with_for_update(of=Application)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+        .where(Payment.id == payment_id),
+    )
     return None if row is None else (row[0], row[1], row[2])
 
 
