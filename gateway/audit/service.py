@@ -28,6 +28,7 @@ __all__ = [
     "VerifyResult",
     "append",
     "append_many",
+    "chained",
     "count",
     "record_hash",
     "verify",
@@ -119,10 +120,27 @@ def append_many(session: Session, entries: Sequence[Entry], *, at: datetime | No
     return int(rows[-1]["seq"]) if rows else 0
 
 
+def chained(
+    session: Session, entries: Sequence[Entry], *, at: datetime | None = None
+) -> tuple[Table, list[dict[str, Any]]]:
+    """The records as audit_log rows chained onto the head (on PostgreSQL under the chain's lock, held
+    to commit), not yet written: the caller INSERTs them into that table in this transaction, before
+    anything else appends. `outbox.emit_all(..., alongside=[...])` does, in the statement that writes
+    the change's events. Later appends in the transaction chain on the last of them."""
+    return _TABLE, _chain(session, entries, at)
+
+
 def _write(session: Session, entries: Sequence[Entry], at: datetime | None) -> list[dict[str, Any]]:
     """The rows go in through Core, not the unit of work: no flush of the caller's pending objects is
     forced (the audit table has no foreign keys; they are flushed at commit as before), and no ORM
     object is built per record."""
+    rows = _chain(session, entries, at)
+    if rows:
+        session.connection().execute(insert(_TABLE), rows)
+    return rows
+
+
+def _chain(session: Session, entries: Sequence[Entry], at: datetime | None) -> list[dict[str, Any]]:
     if not entries:
         return []
     seq, prev_hash = _head(session)
@@ -145,7 +163,6 @@ def _write(session: Session, entries: Sequence[Entry], at: datetime | None) -> l
         }
         row["hash"] = prev_hash = record_hash(prev_hash, SimpleNamespace(**row))  # type: ignore[arg-type]
         rows.append(row)
-    session.connection().execute(insert(_TABLE), rows)
     session.info[_HEAD_KEY] = (_transaction(session), seq, prev_hash)
     return rows
 

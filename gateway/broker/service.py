@@ -130,8 +130,7 @@ def transition(
     `guarantee.<x>` event, so each change is announced once, here, whoever drives it."""
     entry, events = _step(session, app, event, actor=actor, now=now, reason=reason, fee=fee,
                           event_data=event_data)  # fmt: skip
-    audit.append_many(session, [entry], at=now)
-    emit_all(session, events)
+    emit_all(session, events, alongside=[audit.chained(session, [entry], at=now)])
 
 
 def transition_through(
@@ -150,8 +149,8 @@ def transition_through(
         entry, emitted = _step(session, app, event, actor=actor, now=now, reason=reason)
         entries.append(entry)
         events += emitted
-    audit.append_many(session, entries, at=now)
-    emit_all(session, events)
+    # The audit records go in with the events, one statement on PostgreSQL.
+    emit_all(session, events, alongside=[audit.chained(session, entries, at=now)])
 
 
 def _step(
@@ -220,8 +219,8 @@ def transition_many(
         entry, emitted = _step(session, app, event, actor=actor, now=now, reason=reason)
         entries.append(entry)
         events += emitted
-    audit.append_many(session, entries, at=now)
-    emit_all(session, events)
+    # The audit records go in with the events, one statement on PostgreSQL.
+    emit_all(session, events, alongside=[audit.chained(session, entries, at=now)])
 
 
 def hold_id(app: Application) -> str:

@@ -101,8 +101,14 @@ def emit_many(
     return emit_all(session, [(type, data, audience) for data, audience in events])
 
 
+Rows = tuple[Table, list[dict[str, Any]]]  # rows for one table, all with the same columns
+
+
 def emit_all(
-    session: Session, events: Sequence[tuple[str, Mapping[str, Any], Audience]]
+    session: Session,
+    events: Sequence[tuple[str, Mapping[str, Any], Audience]],
+    *,
+    alongside: Sequence[Rows] = (),
 ) -> list[OutboxEvent]:
     """Write events of any types, each with its own audience, in the caller's transaction: one INSERT
     for the events and one for their deliveries, through Core (the rows are not session objects; the
@@ -110,8 +116,12 @@ def emit_all(
 
     The audience's subscriptions are read once per transaction. On PostgreSQL that read rides on the
     events' INSERT (one statement: the INSERT as a CTE, joined to the subscriptions), so a use case's
-    first emit costs one round trip, not two; SQLite reads them first."""
+    first emit costs one round trip, not two; SQLite reads them first. `alongside`: other rows the
+    use case writes now (its audit records), INSERTed first, or on PostgreSQL as more CTEs of that
+    same statement."""
+    alongside = [(table, rows) for table, rows in alongside if rows]
     if not events:
+        _insert_alongside(session.connection(), alongside)
         return []
     now = utcnow()
     rows = [
@@ -131,9 +141,11 @@ def emit_all(
     parties = [party for _, _, audience in events for party in audience.parties()]
     ids: list[int | None] | None = None
     missing = _uncached(session, parties)
-    if missing and len(rows) <= _COMBINED_UP_TO and session.get_bind().dialect.name == "postgresql":
-        subscriptions, ids = _insert_reading_subscriptions(session, rows, missing)
+    combined = len(rows) + sum(len(extra) for _, extra in alongside) <= _COMBINED_UP_TO
+    if missing and combined and session.get_bind().dialect.name == "postgresql":
+        subscriptions, ids = _insert_reading_subscriptions(session, rows, missing, alongside)
     else:
+        _insert_alongside(session.connection(), alongside)
         subscriptions = _subscriptions(session, parties)
     targets = [
         [
@@ -362,16 +374,25 @@ def _subscriptions(session: Session, audience: list[tuple[str, str]]) -> Subscri
     return known
 
 
+def _insert_alongside(connection: Connection, alongside: Sequence[Rows]) -> None:
+    for table, rows in alongside:
+        connection.execute(insert(table), rows)
+
+
 def _insert_reading_subscriptions(
-    session: Session, rows: list[dict[str, Any]], missing: set[tuple[str, str]]
+    session: Session, rows: list[dict[str, Any]], missing: set[tuple[str, str]], alongside: Sequence[Rows]
 ) -> tuple[Subscriptions, list[int | None]]:
-    """PostgreSQL: INSERT the events and read the parties' subscriptions in one statement. The INSERT
-    is a data-modifying CTE (run once, to completion, whatever the outer query reads); each event
-    comes back joined to every subscription read (or to NULLs when there is none)."""
+    """PostgreSQL: INSERT the events (and the rows `alongside`) and read the parties' subscriptions in
+    one statement. Each INSERT is a data-modifying CTE (run once, to completion, whatever the outer
+    query reads); each event comes back joined to every subscription read (or to NULLs)."""
     known = _known_subscriptions(session)
     parameters = {f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()}
+    for k, (_, extra) in enumerate(alongside):
+        for n, row in enumerate(extra):
+            parameters.update({f"a{k}_{name}_{n}": value for name, value in row.items()})
     parameters["party_codes"] = sorted({code for _, code in missing})
-    result = session.connection().execute(_insert_reading_statement(len(rows)), parameters).all()
+    shape = tuple((table, len(extra), tuple(extra[0])) for table, extra in alongside)
+    result = session.connection().execute(_insert_reading_statement(len(rows), shape), parameters).all()
     ids = {event_id: outbox_id for outbox_id, event_id, *_ in result}
     _learn(known, missing, (found for _, _, *found in result))
     return known, [ids[row["event_id"]] for row in rows]
@@ -382,12 +403,15 @@ def _insert_reading_subscriptions(
 _COMBINED_UP_TO: Final = 8
 
 
-@functools.lru_cache(maxsize=_COMBINED_UP_TO)
-def _insert_reading_statement(count: int) -> Select[Any]:
-    """The statement for `count` events, built once: its parameters are `<column>_<n>` per event and
-    the parties' codes as one array (so the text, and PostgreSQL's prepared plan, stay the same).
-    One single-row INSERT CTE per event: SQLAlchemy does not cache the compiled form of a multi-row
-    VALUES, and compiling it on every call cost more than the round trip saved."""
+@functools.lru_cache(maxsize=32)
+def _insert_reading_statement(
+    count: int, alongside: tuple[tuple[Table, int, tuple[str, ...]], ...]
+) -> Select[Any]:
+    """The statement for `count` events and the `alongside` rows (table, how many, their columns),
+    built once per shape: its parameters are `<column>_<n>` per event, `a<k>_<column>_<n>` per row
+    alongside and the parties' codes as one array (so the text, and PostgreSQL's prepared plan, stay
+    the same). One single-row INSERT CTE per row: SQLAlchemy does not cache the compiled form of a
+    multi-row VALUES, and compiling it on every call cost more than the round trip saved."""
     columns = [column.name for column in _EVENTS.c if column.name != "id"]
     written = [
         insert(_EVENTS)
@@ -396,6 +420,13 @@ def _insert_reading_statement(count: int) -> Select[Any]:
         .cte(f"written_{n}")
         for n in range(count)
     ]
+    also = [
+        insert(table)
+        .values({name: bindparam(f"a{k}_{name}_{n}", type_=table.c[name].type) for name in names})
+        .cte(f"also_{k}_{n}")
+        for k, (table, rows, names) in enumerate(alongside)
+        for n in range(rows)
+    ]
     events = union_all(*(select(cte.c.id, cte.c.event_id) for cte in written)).subquery("events")
     sub = _SUBSCRIPTIONS.c
     subscriptions = (
@@ -403,9 +434,11 @@ def _insert_reading_statement(count: int) -> Select[Any]:
         .where(sub.active.is_(True), sub.party_code == any_(bindparam("party_codes", type_=ARRAY(String()))))
         .subquery("subscriptions")
     )
-    return select(events.c.id, events.c.event_id, *subscriptions.c).select_from(
+    query = select(events.c.id, events.c.event_id, *subscriptions.c).select_from(
         events.outerjoin(subscriptions, true())
     )
+    # The rows alongside are read by nothing: add_cte makes them part of the statement all the same.
+    return query.add_cte(*also) if also else query
 
 
 def _forget_subscriptions(session: Session) -> None:

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
+from gateway.audit import service as audit
 from gateway.composition import Container
 from gateway.db import transaction, utcnow
 from gateway.outbox.service import Audience, emit, emit_all, subscribe
@@ -104,3 +105,27 @@ def test_an_event_without_subscribers_is_one_statement_on_postgresql(container: 
     with container.sessions() as session:
         assert session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == written.event_id))
         assert session.scalars(select(OutboxDelivery)).all() == []
+
+
+def test_rows_alongside_are_written_with_the_events(container: Container) -> None:
+    """`alongside` (the audit records of the change): on PostgreSQL in the events' own statement; once
+    the transaction knows its subscriptions, or on SQLite, as an INSERT of their own."""
+    postgresql = container.engine.dialect.name == "postgresql"
+    with transaction(container.sessions) as session:
+        first = audit.chained(session, [audit.Entry("t", "test.one", "test", "1")], at=utcnow())
+        with _statements(container) as seen:
+            emit(session, "guarantee.issued", {"n": 1}, center="NOBODY")  # warms nothing: other party
+            before = len(seen)
+        with _statements(container) as seen:
+            emit_all(session, [("guarantee.issued", {"n": 2}, Audience("C9"))], alongside=[first])
+        assert len(seen) == (1 if postgresql else 3)  # SQLite: the audit INSERT, the read, the event
+        second = audit.chained(session, [audit.Entry("t", "test.two", "test", "2")], at=utcnow())
+        with _statements(container) as seen:
+            emit_all(session, [("guarantee.released", {"n": 3}, Audience("C9"))], alongside=[second])
+        assert len(seen) == 2  # subscriptions known: the audit INSERT, then the event
+    assert before == (1 if postgresql else 2)
+    with container.sessions() as session:
+        result = audit.verify(session)
+        assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 3
+    assert result.ok, result.breaks
+    assert result.records == 2
