@@ -128,9 +128,8 @@ def transition(
 
     `event_data` adds the caller's facts (a claim's amount, a surrender's refund) to the
     `guarantee.<x>` event, so each change is announced once, here, whoever drives it."""
-    entry, events = _step(session, app, event, actor=actor, now=now, reason=reason, fee=fee,
-                          event_data=event_data)  # fmt: skip
-    emit_all(session, events, alongside=[audit.chained(session, [entry], at=now)])
+    move = _step(session, app, event, actor=actor, now=now, reason=reason, fee=fee, event_data=event_data)
+    _record(session, [move], now=now)
 
 
 def transition_through(
@@ -143,14 +142,15 @@ def transition_through(
 ) -> None:
     """Several moves of one order in a row (each with its reason), as `transition` one after the
     other would make them, but with their audit records in one INSERT and their events in one."""
-    entries: list[audit.Entry] = []
-    events: list[_Emitted] = []
-    for event, reason in steps:
-        entry, emitted = _step(session, app, event, actor=actor, now=now, reason=reason)
-        entries.append(entry)
-        events += emitted
-    # The audit records go in with the events, one statement on PostgreSQL.
-    emit_all(session, events, alongside=[audit.chained(session, entries, at=now)])
+    moves = [_step(session, app, event, actor=actor, now=now, reason=reason) for event, reason in steps]
+    _record(session, moves, now=now)
+
+
+def _record(session: Session, moves: Sequence[tuple[audit.Entry, list[_Emitted]]], *, now: datetime) -> None:
+    """Write the audit records and events of moves already made, in order: the records go in with the
+    events (one statement on PostgreSQL)."""
+    events = [emitted for _, move_events in moves for emitted in move_events]
+    emit_all(session, events, alongside=[audit.chained(session, [entry for entry, _ in moves], at=now)])
 
 
 def _step(
@@ -213,14 +213,8 @@ def transition_many(
             step(S(app.status), event)
         except Refused as refused:
             raise _refusal(app, event, refused) from None
-    entries: list[audit.Entry] = []
-    events: list[_Emitted] = []
-    for app in apps:
-        entry, emitted = _step(session, app, event, actor=actor, now=now, reason=reason)
-        entries.append(entry)
-        events += emitted
-    # The audit records go in with the events, one statement on PostgreSQL.
-    emit_all(session, events, alongside=[audit.chained(session, entries, at=now)])
+    moves = [_step(session, app, event, actor=actor, now=now, reason=reason) for app in apps]
+    _record(session, moves, now=now)
 
 
 def hold_id(app: Application) -> str:
