@@ -18,7 +18,19 @@ from fnmatch import fnmatchcase
 from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Select, String, Table, any_, bindparam, insert, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -138,15 +150,21 @@ def emit_all(
         }
         for type_, data, audience in events
     ]
-    parties = [party for _, _, audience in events for party in audience.parties()]
+    # The audience's subscriptions, read at most once per party per transaction.
+    subscriptions = _known_subscriptions(session)
+    parties = {party for _, _, audience in events for party in audience.parties()}
+    missing = parties - subscriptions.keys()
+    connection = session.connection()
     ids: list[int | None] | None = None
-    missing = _uncached(session, parties)
     combined = len(rows) + sum(len(extra) for _, extra in alongside) <= _COMBINED_UP_TO
     if missing and combined and session.get_bind().dialect.name == "postgresql":
-        subscriptions, ids = _insert_reading_subscriptions(session, rows, missing, alongside)
+        ids = _insert_reading_subscriptions(connection, rows, subscriptions, missing, alongside)
     else:
-        _insert_alongside(session.connection(), alongside)
-        subscriptions = _subscriptions(session, parties)
+        _insert_alongside(connection, alongside)
+        if missing:
+            # Through the connection (no autoflush): `subscribe` flushes its new row itself.
+            codes = _SUBSCRIPTIONS.c.party_code.in_(_codes(missing))
+            _learn(subscriptions, missing, connection.execute(_subscriptions_where(codes)))
     targets = [
         [
             sub_id
@@ -156,7 +174,6 @@ def emit_all(
         ]
         for type_, _, audience in events
     ]
-    connection = session.connection()
     if ids is None:
         ids = _insert_events(connection, rows, need_ids=any(targets))
     if any(targets):
@@ -340,15 +357,15 @@ def _known_subscriptions(session: Session) -> Subscriptions:
     return known
 
 
-def _uncached(session: Session, audience: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    known = _known_subscriptions(session)
-    return {party for party in audience if party not in known}
+def _codes(parties: set[tuple[str, str]]) -> list[str]:
+    return sorted({code for _, code in parties})
 
 
-def _subscriptions_query(missing: set[tuple[str, str]]) -> Select[Any]:
+def _subscriptions_where(party_code_matches: ColumnElement[bool]) -> Select[Any]:
+    """The active subscriptions whose party code matches, as (id, kind, code, event types)."""
     columns = _SUBSCRIPTIONS.c
     return select(columns.id, columns.party_kind, columns.party_code, columns.event_types).where(
-        columns.active.is_(True), columns.party_code.in_(sorted({code for _, code in missing}))
+        columns.active.is_(True), party_code_matches
     )
 
 
@@ -363,39 +380,32 @@ def _learn(known: Subscriptions, missing: set[tuple[str, str]], found: Iterable[
             known[(kind, code)].append((sub_id, types))
 
 
-def _subscriptions(session: Session, audience: list[tuple[str, str]]) -> Subscriptions:
-    """The active subscriptions of these parties as (id, event_types), read at most once per party per
-    transaction (a use case emitting several events asks once)."""
-    known = _known_subscriptions(session)
-    missing = {party for party in audience if party not in known}
-    if missing:
-        # Through the connection (no autoflush): `subscribe` flushes its new row itself.
-        _learn(known, missing, session.connection().execute(_subscriptions_query(missing)))
-    return known
-
-
 def _insert_alongside(connection: Connection, alongside: Sequence[Rows]) -> None:
     for table, rows in alongside:
         connection.execute(insert(table), rows)
 
 
 def _insert_reading_subscriptions(
-    session: Session, rows: list[dict[str, Any]], missing: set[tuple[str, str]], alongside: Sequence[Rows]
-) -> tuple[Subscriptions, list[int | None]]:
-    """PostgreSQL: INSERT the events (and the rows `alongside`) and read the parties' subscriptions in
-    one statement. Each INSERT is a data-modifying CTE (run once, to completion, whatever the outer
-    query reads); each event comes back joined to every subscription read (or to NULLs)."""
-    known = _known_subscriptions(session)
+    connection: Connection,
+    rows: list[dict[str, Any]],
+    known: Subscriptions,
+    missing: set[tuple[str, str]],
+    alongside: Sequence[Rows],
+) -> list[int | None]:
+    """PostgreSQL: INSERT the events (and the rows `alongside`) and read the `missing` parties'
+    subscriptions into `known`, in one statement; returns the events' ids. Each INSERT is a
+    data-modifying CTE (run once, to completion, whatever the outer query reads); each event comes
+    back joined to every subscription read (or to NULLs)."""
     parameters = {f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()}
     for k, (_, extra) in enumerate(alongside):
         for n, row in enumerate(extra):
             parameters.update({f"a{k}_{name}_{n}": value for name, value in row.items()})
-    parameters["party_codes"] = sorted({code for _, code in missing})
+    parameters["party_codes"] = _codes(missing)
     shape = tuple((table, len(extra), tuple(extra[0])) for table, extra in alongside)
-    result = session.connection().execute(_insert_reading_statement(len(rows), shape), parameters).all()
+    result = connection.execute(_insert_reading_statement(len(rows), shape), parameters).all()
     ids = {event_id: outbox_id for outbox_id, event_id, *_ in result}
     _learn(known, missing, (found for _, _, *found in result))
-    return known, [ids[row["event_id"]] for row in rows]
+    return [ids[row["event_id"]] for row in rows]
 
 
 # A use case emits one to a few events; a bulk emit (locking a section's orders at bid opening) stays
@@ -428,12 +438,8 @@ def _insert_reading_statement(
         for n in range(rows)
     ]
     events = union_all(*(select(cte.c.id, cte.c.event_id) for cte in written)).subquery("events")
-    sub = _SUBSCRIPTIONS.c
-    subscriptions = (
-        select(sub.id, sub.party_kind, sub.party_code, sub.event_types)
-        .where(sub.active.is_(True), sub.party_code == any_(bindparam("party_codes", type_=ARRAY(String()))))
-        .subquery("subscriptions")
-    )
+    codes = _SUBSCRIPTIONS.c.party_code == any_(bindparam("party_codes", type_=ARRAY(String())))
+    subscriptions = _subscriptions_where(codes).subquery("subscriptions")
     query = select(events.c.id, events.c.event_id, *subscriptions.c).select_from(
         events.outerjoin(subscriptions, true())
     )
