@@ -20,7 +20,7 @@ import gc
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar, overload
@@ -588,14 +588,10 @@ def _write_rows(cursor: Any, sql: _Sql, result: Plan, accounts: Iterable[Account
     Only the accounts the plan moved (``dirty``) are updated."""
     updates = [(a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.entry_seq,
                 a.head_hash, a.id) for a in accounts if a.dirty]  # fmt: skip
-    if not sql.postgresql:
-        cursor.executemany(sql.insert_transfer, result.transfers)
-        cursor.executemany(sql.insert_entry, result.entries)
-        cursor.executemany(sql.update_account, updates)
-        return
-    if len(result.transfers) < _COPY_FROM:
-        # One pipeline: the three statements in one round trip (an error surfaces as it leaves).
-        with cursor.connection.pipeline():
+    if not sql.postgresql or len(result.transfers) < _COPY_FROM:
+        # PostgreSQL: one pipeline, the three statements in one round trip (an error surfaces as it
+        # leaves).
+        with cursor.connection.pipeline() if sql.postgresql else nullcontext():
             cursor.executemany(sql.insert_transfer, result.transfers)
             cursor.executemany(sql.insert_entry, result.entries)
             cursor.executemany(sql.update_account, updates)
